@@ -1,0 +1,101 @@
+// Package activities is the thin glue between the workflows and the world:
+// each activity calls one port (a carrier, a warehouse, the customs engine)
+// or the store, is idempotent, and classifies its errors as retryable or not
+// so the workflow knows whether to try again, fall back or ask ops.
+package activities
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/customs"
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+	"github.com/crossdock/crossdock/warehouses"
+)
+
+// Error type names the workflows branch on (temporal.ApplicationError.Type).
+const (
+	// ErrTypeCarrierRefused: the carrier will never accept this booking on
+	// this channel; try the next channel.
+	ErrTypeCarrierRefused = "CarrierRefused"
+	// ErrTypeWarehouseRefused: the warehouse refused the pick request.
+	ErrTypeWarehouseRefused = "WarehouseRefused"
+	// ErrTypeInvalid: the input can never succeed (unknown carrier, bad data).
+	ErrTypeInvalid = "InvalidInput"
+)
+
+// Store is what the activities need from the projection store.
+type Store interface {
+	SaveOrder(ctx context.Context, rec store.OrderRecord) (bool, error)
+	SaveShipment(ctx context.Context, rec store.ShipmentRecord) (bool, error)
+	SaveCustomsDecision(ctx context.Context, merchantID, orderID string, d logistics.CustomsDecision, at time.Time) error
+	AddTrackingEvents(ctx context.Context, merchantID, orderID string, shipmentNumber int, events []logistics.TrackingEvent) (int, error)
+}
+
+// CustomsEngine decides the customs regime and landed cost of an order.
+type CustomsEngine interface {
+	Decide(in customs.Input) (logistics.CustomsDecision, error)
+}
+
+// Settings are the worker's tunables that workflows read once through the
+// Settings local activity, so a replay sees the values the run saw.
+type Settings struct {
+	// PickTimeout is how long to wait for a warehouse's confirmation before
+	// the order is marked stuck.
+	PickTimeout time.Duration `json:"pick_timeout"`
+	// PollInterval is the pause between tracking polls on poll-only channels.
+	PollInterval time.Duration `json:"poll_interval"`
+}
+
+// Activities holds the dependencies of every activity. Workflows reference
+// its methods through a nil pointer; the worker registers a real one.
+type Activities struct {
+	Store      Store
+	Carriers   *carriers.Registry
+	Warehouses *warehouses.Registry
+	Customs    CustomsEngine
+	Settings   Settings
+}
+
+// Name constants are the registered activity names, independent of Go
+// identifiers so a rename never breaks running histories.
+const (
+	NameSettings        = "crossdock.Settings"
+	NameProjectOrder    = "crossdock.ProjectOrder"
+	NameDecideCustoms   = "crossdock.DecideCustoms"
+	NameSaveCustoms     = "crossdock.SaveCustoms"
+	NameRequestPick     = "crossdock.RequestPick"
+	NamePlanChannels    = "crossdock.PlanChannels"
+	NameBookShipment    = "crossdock.BookShipment"
+	NameProjectShipment = "crossdock.ProjectShipment"
+	NameRecordTracking  = "crossdock.RecordTracking"
+	NamePollTracking    = "crossdock.PollTracking"
+)
+
+// GetSettings returns the worker's settings (a local activity).
+func (a *Activities) GetSettings(ctx context.Context) (Settings, error) {
+	return a.Settings, nil
+}
+
+// nonRetryable wraps err as a final failure of the given type.
+func nonRetryable(errType string, err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), errType, err)
+}
+
+// classify turns a domain error into a final failure when retrying cannot
+// help; anything else stays retryable.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var le *logistics.Error
+	if errors.As(err, &le) && (le.Code == logistics.CodeInvalid || le.Code == logistics.CodeNotFound) {
+		return nonRetryable(ErrTypeInvalid, err)
+	}
+	return err
+}

@@ -1,0 +1,576 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+	"github.com/crossdock/crossdock/warehouses"
+)
+
+// Compile-time checks: the fakes and the real Temporal client satisfy the
+// interfaces the API declares.
+var (
+	_ Store                  = (*fakeStore)(nil)
+	_ TemporalClient         = (*fakeTemporal)(nil)
+	_ TemporalClient         = client.Client(nil)
+	_ carriers.Carrier       = (*fakeCarrier)(nil)
+	_ carriers.WebhookParser = (*fakeCarrier)(nil)
+	_ carriers.Carrier       = (*pollOnlyCarrier)(nil)
+	_ warehouses.Warehouse   = (*fakeWarehouse)(nil)
+)
+
+// fakeStore is an in-memory Store. calls counts every method call so tests
+// can assert that a rejected request touched nothing.
+type fakeStore struct {
+	mu        sync.Mutex
+	calls     int
+	merchants map[string]logistics.Merchant
+	keys      map[string]string // key hash -> merchant id
+	webhooks  map[string]store.WebhookRecord
+	orders    map[string]store.OrderView
+	events    map[string][]logistics.TrackingEvent
+	refs      map[string]store.ShipmentRef
+	shipments []logistics.Shipment
+	stuck     []store.OrderView
+
+	// err, when set, fails every call but Ping (the database is down).
+	err       error
+	recordErr error
+	listErr   error // ListShipments and ListStuckOrders only
+	pingErr   error
+	// hideFromFind makes FindWebhook miss, as when a concurrent delivery
+	// records between our lookup and our insert.
+	hideFromFind bool
+	panicOnGet   bool
+	lastFilter   store.ShipmentFilter
+	lastLimit    int
+	lastCursor   string
+}
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{
+		merchants: map[string]logistics.Merchant{},
+		keys:      map[string]string{},
+		webhooks:  map[string]store.WebhookRecord{},
+		orders:    map[string]store.OrderView{},
+		events:    map[string][]logistics.TrackingEvent{},
+		refs:      map[string]store.ShipmentRef{},
+	}
+}
+
+func (f *fakeStore) addMerchant(id, key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.merchants[id] = logistics.Merchant{ID: id, Name: id}
+	if key != "" {
+		f.keys[store.HashAPIKey(key)] = id
+	}
+}
+
+func (f *fakeStore) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+func (f *fakeStore) records() []store.WebhookRecord {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []store.WebhookRecord
+	for _, r := range f.webhooks {
+		out = append(out, r)
+	}
+	return out
+}
+
+func (f *fakeStore) enter() error {
+	f.mu.Lock()
+	f.calls++
+	return f.err
+}
+
+func (f *fakeStore) Ping(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pingErr
+}
+
+func (f *fakeStore) GetMerchant(_ context.Context, id string) (logistics.Merchant, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return logistics.Merchant{}, err
+	}
+	m, ok := f.merchants[id]
+	if !ok {
+		return logistics.Merchant{}, logistics.ErrNotFound
+	}
+	return m, nil
+}
+
+func (f *fakeStore) MerchantByKeyHash(_ context.Context, hash string) (logistics.Merchant, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return logistics.Merchant{}, err
+	}
+	id, ok := f.keys[hash]
+	if !ok {
+		return logistics.Merchant{}, logistics.ErrNotFound
+	}
+	return f.merchants[id], nil
+}
+
+func webhookKey(source, id string) string { return source + "\x00" + id }
+
+func (f *fakeStore) FindWebhook(_ context.Context, source, id string) (store.WebhookRecord, bool, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return store.WebhookRecord{}, false, err
+	}
+	if f.hideFromFind {
+		return store.WebhookRecord{}, false, nil
+	}
+	rec, ok := f.webhooks[webhookKey(source, id)]
+	return rec, ok, nil
+}
+
+func (f *fakeStore) RecordWebhook(_ context.Context, rec store.WebhookRecord) (store.WebhookRecord, bool, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err == nil {
+		err = f.recordErr
+	}
+	if err != nil {
+		return store.WebhookRecord{}, false, err
+	}
+	if first, ok := f.webhooks[webhookKey(rec.Source, rec.ID)]; ok {
+		return first, false, nil
+	}
+	rec.Response = bytes.Clone(rec.Response)
+	f.webhooks[webhookKey(rec.Source, rec.ID)] = rec
+	return rec, true, nil
+}
+
+func (f *fakeStore) OrderCreatedBefore(_ context.Context, merchantID, orderID string) (bool, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return false, err
+	}
+	for _, r := range f.webhooks {
+		if r.Source == "orders" && r.EventType == logistics.SignalOrderCreated && r.MerchantID == merchantID &&
+			r.OrderID == orderID && r.StatusCode >= 200 && r.StatusCode < 300 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (f *fakeStore) GetOrder(_ context.Context, merchantID, orderID string) (store.OrderView, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if f.panicOnGet {
+		panic("fake store exploded")
+	}
+	if err != nil {
+		return store.OrderView{}, err
+	}
+	v, ok := f.orders[merchantID+"/"+orderID]
+	if !ok {
+		return store.OrderView{}, logistics.ErrNotFound
+	}
+	return v, nil
+}
+
+func (f *fakeStore) OrderTracking(_ context.Context, merchantID, orderID string) ([]logistics.TrackingEvent, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := f.orders[merchantID+"/"+orderID]; !ok {
+		return nil, logistics.ErrNotFound
+	}
+	return f.events[merchantID+"/"+orderID], nil
+}
+
+func (f *fakeStore) ShipmentByTrackingNumber(_ context.Context, tn string) (store.ShipmentRef, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return store.ShipmentRef{}, err
+	}
+	ref, ok := f.refs[tn]
+	if !ok {
+		return store.ShipmentRef{}, logistics.ErrNotFound
+	}
+	return ref, nil
+}
+
+func (f *fakeStore) MerchantShipmentByTrackingNumber(_ context.Context, merchantID, tn string) (logistics.Shipment, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return logistics.Shipment{}, err
+	}
+	for _, sh := range f.shipments {
+		if sh.MerchantID != merchantID {
+			continue
+		}
+		if sh.TrackingNumber == tn {
+			return sh, nil
+		}
+		for _, l := range sh.Legs {
+			if l.TrackingNumber == tn {
+				return sh, nil
+			}
+		}
+	}
+	return logistics.Shipment{}, logistics.ErrNotFound
+}
+
+func (f *fakeStore) ListShipments(_ context.Context, merchantID string, filter store.ShipmentFilter) ([]logistics.Shipment, string, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	f.lastFilter = filter
+	if err == nil {
+		err = f.listErr
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	var out []logistics.Shipment
+	for _, sh := range f.shipments {
+		// Filters other than the merchant are the real store's business.
+		if sh.MerchantID == merchantID {
+			out = append(out, sh)
+		}
+	}
+	next := ""
+	if len(out) > filter.Limit {
+		out, next = out[:filter.Limit], "next-page"
+	}
+	return out, next, nil
+}
+
+func (f *fakeStore) ListStuckOrders(_ context.Context, limit int, cursor string) ([]store.OrderView, string, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	f.lastLimit, f.lastCursor = limit, cursor
+	if err == nil {
+		err = f.listErr
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return f.stuck, "", nil
+}
+
+// temporalCall is one call the API made to Temporal.
+type temporalCall struct {
+	Method     string // "SignalWithStartWorkflow" or "SignalWorkflow"
+	WorkflowID string
+	Signal     string
+	Arg        any
+	Options    client.StartWorkflowOptions
+	Workflow   any
+	Args       []any
+}
+
+// fakeTemporal records calls and answers with the configured errors.
+type fakeTemporal struct {
+	mu        sync.Mutex
+	calls     []temporalCall
+	err       error // returned by both signal methods
+	healthErr error
+}
+
+func (f *fakeTemporal) SignalWithStartWorkflow(_ context.Context, workflowID, signalName string, signalArg any,
+	options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	f.calls = append(f.calls, temporalCall{Method: "SignalWithStartWorkflow", WorkflowID: workflowID, Signal: signalName,
+		Arg: signalArg, Options: options, Workflow: workflow, Args: workflowArgs})
+	return fakeRun{id: workflowID}, nil
+}
+
+func (f *fakeTemporal) SignalWorkflow(_ context.Context, workflowID, _ string, signalName string, arg any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.calls = append(f.calls, temporalCall{Method: "SignalWorkflow", WorkflowID: workflowID, Signal: signalName, Arg: arg})
+	return nil
+}
+
+func (f *fakeTemporal) CheckHealth(context.Context, *client.CheckHealthRequest) (*client.CheckHealthResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.healthErr != nil {
+		return nil, f.healthErr
+	}
+	return &client.CheckHealthResponse{}, nil
+}
+
+func (f *fakeTemporal) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
+func (f *fakeTemporal) recorded() []temporalCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]temporalCall(nil), f.calls...)
+}
+
+// fakeRun is the run SignalWithStartWorkflow returns; only its ids are used.
+type fakeRun struct {
+	client.WorkflowRun
+	id string
+}
+
+func (r fakeRun) GetID() string    { return r.id }
+func (r fakeRun) GetRunID() string { return "run-1" }
+
+// partnerWebhook is the body the fake carrier and warehouse parse. They
+// accept it when the header X-Test-Signature is "good".
+type partnerWebhook struct {
+	ID     string                    `json:"id"`
+	Events []logistics.TrackingEvent `json:"events"`
+	Event  logistics.WarehouseEvent  `json:"event"`
+}
+
+type fakeCarrier struct {
+	code string
+}
+
+func (c *fakeCarrier) Code() string                  { return c.code }
+func (c *fakeCarrier) Channels() []logistics.Channel { return nil }
+func (c *fakeCarrier) Book(context.Context, carriers.BookRequest) (carriers.Booking, error) {
+	return carriers.Booking{}, carriers.ErrUnsupported
+}
+
+func (c *fakeCarrier) ParseWebhook(h http.Header, body []byte) (string, []logistics.TrackingEvent, error) {
+	if h.Get("X-Test-Signature") != "good" {
+		return "", nil, carriers.ErrBadSignature
+	}
+	var w partnerWebhook
+	if err := json.Unmarshal(body, &w); err != nil {
+		return "", nil, err
+	}
+	return w.ID, w.Events, nil
+}
+
+// pollOnlyCarrier does not push webhooks: it is not a WebhookParser.
+type pollOnlyCarrier struct{ code string }
+
+func (c *pollOnlyCarrier) Code() string                  { return c.code }
+func (c *pollOnlyCarrier) Channels() []logistics.Channel { return nil }
+func (c *pollOnlyCarrier) Book(context.Context, carriers.BookRequest) (carriers.Booking, error) {
+	return carriers.Booking{}, carriers.ErrUnsupported
+}
+
+type fakeWarehouse struct {
+	id string
+}
+
+func (w *fakeWarehouse) ID() string                                                { return w.id }
+func (w *fakeWarehouse) Address() logistics.Address                                { return logistics.Address{Country: "CN"} }
+func (w *fakeWarehouse) RequestPick(context.Context, warehouses.PickRequest) error { return nil }
+func (w *fakeWarehouse) ParseWebhook(h http.Header, body []byte) (logistics.WarehouseEvent, error) {
+	if h.Get("X-Test-Signature") != "good" {
+		return logistics.WarehouseEvent{}, warehouses.ErrBadSignature
+	}
+	var pw partnerWebhook
+	if err := json.Unmarshal(body, &pw); err != nil {
+		return logistics.WarehouseEvent{}, err
+	}
+	return pw.Event, nil
+}
+
+// Test secrets: two so rotation can be tested, one the server does not know.
+var (
+	secretOld   = "whsec_" + base64.StdEncoding.EncodeToString([]byte("crossdock-test-secret-number-one"))
+	secretNew   = "whsec_" + base64.StdEncoding.EncodeToString([]byte("crossdock-test-secret-number-two"))
+	secretWrong = "whsec_" + base64.StdEncoding.EncodeToString([]byte("not-a-secret-the-server-knows!!!"))
+)
+
+const (
+	merchantKeyDemo  = "cdk_demo_key"
+	merchantKeyOther = "cdk_other_key"
+	opsTokenTest     = "ops-token-for-tests"
+)
+
+// fixedNow is the test clock.
+var fixedNow = time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+
+// harness is a server over fakes.
+type harness struct {
+	t        *testing.T
+	srv      *Server
+	store    *fakeStore
+	temporal *fakeTemporal
+	logs     *syncBuffer
+	now      time.Time
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newHarness(t *testing.T, opts ...func(*Config)) *harness {
+	t.Helper()
+	h := &harness{t: t, store: newFakeStore(), temporal: &fakeTemporal{}, logs: &syncBuffer{}, now: fixedNow}
+	h.store.addMerchant("m_demo", merchantKeyDemo)
+	h.store.addMerchant("m_other", merchantKeyOther)
+	cfg := Config{
+		Store:               h.store,
+		Temporal:            h.temporal,
+		Carriers:            carriers.NewRegistry(&fakeCarrier{code: "sbx_express"}, &pollOnlyCarrier{code: "sbx_post"}),
+		Warehouses:          warehouses.NewRegistry(&fakeWarehouse{id: "wh_szx"}),
+		OrderWebhookSecrets: []string{secretOld, secretNew},
+		OpsToken:            opsTokenTest,
+		Logger:              slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Now:                 func() time.Time { return h.now },
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := New(cfg)
+	require.NoError(t, err)
+	h.srv = srv
+	return h
+}
+
+// do sends a request and returns the recorded response.
+func (h *harness) do(method, target string, body []byte, header http.Header) *httptest.ResponseRecorder {
+	h.t.Helper()
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req := httptest.NewRequest(method, target, r)
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.srv.Handler().ServeHTTP(rec, req)
+	return rec
+}
+
+// signed returns Standard Webhooks headers for body, signed with secret at ts.
+func signed(t *testing.T, secret, id string, ts time.Time, body []byte) http.Header {
+	t.Helper()
+	hook, err := standardwebhooks.NewWebhook(secret)
+	require.NoError(t, err)
+	sig, err := hook.Sign(id, ts, body)
+	require.NoError(t, err)
+	h := http.Header{}
+	h.Set("webhook-id", id)
+	h.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
+	h.Set("webhook-signature", sig)
+	h.Set("Content-Type", "application/json")
+	return h
+}
+
+// postOrder posts an order webhook signed with the first secret, now.
+func (h *harness) postOrder(id string, body []byte) *httptest.ResponseRecorder {
+	h.t.Helper()
+	return h.do(http.MethodPost, "/v1/webhooks/orders", body, signed(h.t, secretOld, id, h.now, body))
+}
+
+func bearer(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
+}
+
+// errorResponse is the contract's error shape, decoded.
+type errorResponse struct {
+	Error struct {
+		Code    string                   `json:"code"`
+		Message string                   `json:"message"`
+		Details []logistics.FieldProblem `json:"details"`
+	} `json:"error"`
+}
+
+func decodeError(t *testing.T, rec *httptest.ResponseRecorder) errorResponse {
+	t.Helper()
+	var e errorResponse
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), "body: %s", rec.Body.String())
+	require.NotEmpty(t, e.Error.Code, "body: %s", rec.Body.String())
+	require.NotNil(t, e.Error.Details, "details must be [] rather than absent: %s", rec.Body.String())
+	return e
+}
+
+func fields(e errorResponse) []string {
+	var out []string
+	for _, d := range e.Error.Details {
+		out = append(out, d.Field)
+	}
+	return out
+}
+
+var errDatabaseDown = errors.New("dial tcp 127.0.0.1:5432: connection refused")
+
+func recordOf(source, id string, status int, body string) store.WebhookRecord {
+	return store.WebhookRecord{Source: source, ID: id, StatusCode: status, Response: []byte(body), CreatedAt: fixedNow}
+}
+
+// newChunkedRequest builds a request whose length is not declared, so only
+// reading the body can find it too large.
+func newChunkedRequest(method, target string, body []byte, header http.Header) *http.Request {
+	req := httptest.NewRequest(method, target, io.NopCloser(bytes.NewReader(body)))
+	req.ContentLength = -1
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	return req
+}
+
+func serve(srv *Server, req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	return rec
+}

@@ -1,0 +1,256 @@
+// Package api is Crossdock's HTTP surface (contract.md): signed inbound
+// webhooks from the order service, carriers and warehouses, the merchant API,
+// the ops routes, health and metrics. It never writes order state itself: it
+// verifies, records the webhook for idempotency and hands the event to the
+// order's workflow; reads come from the store's projection.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"go.temporal.io/sdk/client"
+	"golang.org/x/time/rate"
+
+	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+	"github.com/crossdock/crossdock/warehouses"
+)
+
+// TemporalClient is the narrow part of the Temporal client the API calls
+// (style.md rule 2): start-or-signal an order workflow, signal a running one,
+// and check the frontend's health. *client.Client satisfies it.
+type TemporalClient interface {
+	SignalWithStartWorkflow(ctx context.Context, workflowID string, signalName string, signalArg interface{},
+		options client.StartWorkflowOptions, workflow interface{}, workflowArgs ...interface{}) (client.WorkflowRun, error)
+	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg interface{}) error
+	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+}
+
+// Store is what the API needs from the projection store; *store.Store
+// satisfies it. Lookups that find nothing, or find another merchant's object,
+// return an *logistics.Error with code not_found.
+type Store interface {
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// GetMerchant returns a merchant by id.
+	GetMerchant(ctx context.Context, id string) (logistics.Merchant, error)
+	// MerchantByKeyHash returns the merchant owning an API key, by the key's hash.
+	MerchantByKeyHash(ctx context.Context, hash string) (logistics.Merchant, error)
+	// FindWebhook returns the recorded answer to a webhook, if any.
+	FindWebhook(ctx context.Context, source, id string) (store.WebhookRecord, bool, error)
+	// RecordWebhook stores rec unless (Source, ID) is already recorded and
+	// returns the first record either way.
+	RecordWebhook(ctx context.Context, rec store.WebhookRecord) (first store.WebhookRecord, inserted bool, err error)
+	// OrderCreatedBefore reports whether an order.created was already
+	// accepted for the order.
+	OrderCreatedBefore(ctx context.Context, merchantID, orderID string) (bool, error)
+	// GetOrder returns a merchant's order.
+	GetOrder(ctx context.Context, merchantID, orderID string) (store.OrderView, error)
+	// OrderTracking returns the tracking events of a merchant's order.
+	OrderTracking(ctx context.Context, merchantID, orderID string) ([]logistics.TrackingEvent, error)
+	// ShipmentByTrackingNumber locates the workflow owning a tracking number.
+	ShipmentByTrackingNumber(ctx context.Context, trackingNumber string) (store.ShipmentRef, error)
+	// MerchantShipmentByTrackingNumber returns a merchant's shipment by one of
+	// its tracking numbers.
+	MerchantShipmentByTrackingNumber(ctx context.Context, merchantID, trackingNumber string) (logistics.Shipment, error)
+	// ListShipments returns a page of a merchant's shipments and the next cursor.
+	ListShipments(ctx context.Context, merchantID string, filter store.ShipmentFilter) ([]logistics.Shipment, string, error)
+	// ListStuckOrders returns a page of orders that need ops, across merchants.
+	ListStuckOrders(ctx context.Context, limit int, cursor string) ([]store.OrderView, string, error)
+}
+
+// Config wires a Server. Store, Temporal and at least one order webhook
+// secret are required.
+type Config struct {
+	Store      Store
+	Temporal   TemporalClient
+	Carriers   *carriers.Registry
+	Warehouses *warehouses.Registry
+	// OrderWebhookSecrets are the order service's Standard Webhooks secrets
+	// ("whsec_<base64>"). Several may be set while a secret rotates; a
+	// signature made with any of them is accepted.
+	OrderWebhookSecrets []string
+	// OpsToken guards the ops routes. Empty: the ops routes always answer 401.
+	OpsToken string
+	// MaxBodyBytes caps request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// Logger receives request and error logs (default slog.Default()).
+	Logger *slog.Logger
+	// Metrics registers the HTTP metrics (nil: a new registry).
+	Metrics prometheus.Registerer
+	// Gatherer serves GET /metrics (nil: Metrics if it is a Gatherer, else
+	// the new registry).
+	Gatherer prometheus.Gatherer
+	// Now is the clock for webhook timestamps and rate limits (default time.Now).
+	Now func() time.Time
+	// RateLimit is each merchant key's sustained requests per second (default 10)
+	// and RateBurst its burst (default 20).
+	RateLimit rate.Limit
+	RateBurst int
+	// ReadyTimeout bounds each dependency check of GET /readyz (default 2s).
+	ReadyTimeout time.Duration
+}
+
+// Server is the HTTP API. Build it with New; it is safe for concurrent use.
+type Server struct {
+	cfg        Config
+	engine     *gin.Engine
+	logger     *slog.Logger
+	now        func() time.Time
+	orderHooks []*standardwebhooks.Webhook
+	metrics    *httpMetrics
+	metricsH   http.Handler
+
+	limitersMu sync.Mutex
+	limiters   map[string]*rate.Limiter
+}
+
+// New checks cfg and builds the server with every route of contract.md.
+// It returns an error naming the bad setting: a missing store or Temporal
+// client, no order webhook secret, or an empty or malformed secret.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("api: Config.Store is required")
+	}
+	if cfg.Temporal == nil {
+		return nil, errors.New("api: Config.Temporal is required")
+	}
+	if cfg.Carriers == nil {
+		cfg.Carriers = carriers.NewRegistry()
+	}
+	if cfg.Warehouses == nil {
+		cfg.Warehouses = warehouses.NewRegistry()
+	}
+	if len(cfg.OrderWebhookSecrets) == 0 {
+		return nil, errors.New("api: at least one order webhook secret is required")
+	}
+	var hooks []*standardwebhooks.Webhook
+	for i, secret := range cfg.OrderWebhookSecrets {
+		hook, err := newWebhookVerifier(secret)
+		if err != nil {
+			return nil, fmt.Errorf("api: order webhook secret %d: %w", i+1, err)
+		}
+		hooks = append(hooks, hook)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RateLimit <= 0 {
+		cfg.RateLimit = 10
+	}
+	if cfg.RateBurst <= 0 {
+		cfg.RateBurst = 20
+	}
+	if cfg.ReadyTimeout <= 0 {
+		cfg.ReadyTimeout = 2 * time.Second
+	}
+	reg, gatherer := cfg.Metrics, cfg.Gatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg = r
+		if gatherer == nil {
+			gatherer = r
+		}
+	}
+	if gatherer == nil {
+		g, ok := reg.(prometheus.Gatherer)
+		if !ok {
+			return nil, errors.New("api: Config.Metrics is not a Gatherer; set Config.Gatherer")
+		}
+		gatherer = g
+	}
+	metrics, err := newHTTPMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("api: register metrics: %w", err)
+	}
+	s := &Server{
+		cfg:        cfg,
+		logger:     cfg.Logger,
+		now:        cfg.Now,
+		orderHooks: hooks,
+		metrics:    metrics,
+		metricsH:   promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
+		limiters:   map[string]*rate.Limiter{},
+	}
+	s.engine = s.routes()
+	return s, nil
+}
+
+// newWebhookVerifier builds a Standard Webhooks verifier for a "whsec_"
+// secret, refusing empty keys (the library would accept them).
+func newWebhookVerifier(secret string) (*standardwebhooks.Webhook, error) {
+	key := strings.TrimPrefix(strings.TrimSpace(secret), "whsec_")
+	if key == "" {
+		return nil, errors.New("secret is empty")
+	}
+	hook, err := standardwebhooks.NewWebhook(key)
+	if err != nil {
+		return nil, errors.New("secret is not base64 after the whsec_ prefix")
+	}
+	return hook, nil
+}
+
+// Handler returns the HTTP handler serving every route.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// routes registers every route. The same list is in openapi.json; a test
+// keeps the two equal.
+func (s *Server) routes() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// Clients connect directly or through a proxy that we do not trust for
+	// addresses; ClientIP is the peer's address.
+	_ = r.SetTrustedProxies(nil)
+	r.Use(s.requestID, s.observe, s.recovery, s.limitBody)
+	r.NoRoute(func(c *gin.Context) {
+		s.fail(c, logistics.Errorf(logistics.CodeNotFound, "no route for %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		s.failStatus(c, http.StatusMethodNotAllowed, logistics.CodeInvalid, "method "+c.Request.Method+" is not allowed here")
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.serveMetrics)
+	r.GET("/openapi.json", s.openAPI)
+
+	r.POST("/v1/webhooks/orders", s.orderWebhook)
+	r.POST("/v1/webhooks/carriers/:carrier", s.carrierWebhook)
+	r.POST("/v1/webhooks/warehouses/:warehouse_id", s.warehouseWebhook)
+
+	m := r.Group("/v1", s.merchantAuth, s.rateLimit)
+	m.GET("/orders/:order_id", s.getOrder)
+	m.GET("/orders/:order_id/tracking", s.getOrderTracking)
+	m.GET("/shipments", s.listShipments)
+	m.GET("/tracking/:tracking_number", s.getTracking)
+
+	ops := r.Group("/v1/ops", s.opsAuth)
+	ops.GET("/orders", s.listOpsOrders)
+	ops.POST("/orders/:merchant_id/:order_id/:action", s.opsAction)
+	return r
+}
+
+// log returns the server's logger carrying the request id, so every line a
+// request writes can be found by it.
+func (s *Server) log(c *gin.Context) *slog.Logger {
+	return s.logger.With("request_id", c.GetString(requestIDKey))
+}

@@ -1,0 +1,243 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+)
+
+// Order webhook event types (contract.md).
+const (
+	eventOrderCreated        = "order.created"
+	eventOrderCancelled      = "order.cancelled"
+	eventOrderAddressUpdated = "order.address_updated"
+)
+
+// maxReasonLength bounds a cancellation reason.
+const maxReasonLength = 1000
+
+// orderEnvelope is the order service's webhook body before its data is
+// decoded by type.
+type orderEnvelope struct {
+	Type       string          `json:"type"`
+	OccurredAt string          `json:"occurred_at"`
+	Data       json.RawMessage `json:"data"`
+}
+
+// orderEvent is a decoded, validated order webhook, ready to signal.
+type orderEvent struct {
+	Type       string
+	MerchantID string
+	OrderID    string
+	Signal     string
+	Payload    any
+}
+
+// orderAccepted answers order.created.
+type orderAccepted struct {
+	OrderID    string          `json:"order_id"`
+	MerchantID string          `json:"merchant_id"`
+	WorkflowID string          `json:"workflow_id"`
+	Stage      logistics.Stage `json:"stage"`
+}
+
+// orderEventAccepted answers order.cancelled and order.address_updated.
+type orderEventAccepted struct {
+	OrderID    string `json:"order_id"`
+	MerchantID string `json:"merchant_id"`
+	WorkflowID string `json:"workflow_id"`
+	Accepted   bool   `json:"accepted"`
+}
+
+// orderWebhook handles POST /v1/webhooks/orders: verify, replay a known
+// webhook-id, validate, hand the event to the order's workflow
+// (SignalWithStart, so an update or cancel that overtakes its create still
+// lands), record the answer, and only then acknowledge.
+func (s *Server) orderWebhook(c *gin.Context) {
+	ctx := c.Request.Context()
+	body, err := s.readBody(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.verifyStandardWebhook(c.Request.Header, body, s.orderHooks); err != nil {
+		s.log(c).Warn("order webhook rejected", "reason", err.Error())
+		s.fail(c, logistics.Errorf(logistics.CodeUnauthorized, "the webhook signature does not verify"))
+		return
+	}
+	webhookID := c.GetHeader(standardWebhookID)
+	if err := checkWebhookID(webhookID); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if s.findRecorded(c, sourceOrders, webhookID) {
+		return
+	}
+	ev, occurredAt, err := parseOrderEvent(body, webhookID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if _, err := s.cfg.Store.GetMerchant(ctx, ev.MerchantID); err != nil {
+		if logistics.ErrorCode(err) == logistics.CodeNotFound {
+			s.fail(c, invalid("the order is invalid", "data.merchant_id", "unknown merchant"))
+			return
+		}
+		s.fail(c, fromStore(err))
+		return
+	}
+	workflowID := logistics.OrderWorkflowID(ev.MerchantID, ev.OrderID)
+	log := s.log(c).With("webhook_id", webhookID, "type", ev.Type, "merchant_id", ev.MerchantID, "order_id", ev.OrderID)
+
+	duplicate := false
+	if ev.Type == eventOrderCreated {
+		if duplicate, err = s.cfg.Store.OrderCreatedBefore(ctx, ev.MerchantID, ev.OrderID); err != nil {
+			s.fail(c, unavailable("the database", err))
+			return
+		}
+	}
+	// A repeated order.created (new webhook-id) must not start a second
+	// fulfilment. Its first delivery was recorded only after its signal was
+	// accepted, so the workflow already has the order: nothing to send.
+	if !duplicate {
+		if err := s.signalWithStart(c, workflowID, ev); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	log.Info("order webhook accepted", "workflow_id", workflowID, "duplicate", duplicate, "occurred_at", occurredAt)
+
+	rec := store.WebhookRecord{Source: sourceOrders, ID: webhookID, EventType: ev.Type, MerchantID: ev.MerchantID, OrderID: ev.OrderID}
+	switch {
+	case ev.Type != eventOrderCreated:
+		s.record(c, rec, http.StatusAccepted, orderEventAccepted{OrderID: ev.OrderID, MerchantID: ev.MerchantID, WorkflowID: workflowID, Accepted: true})
+	case duplicate:
+		s.record(c, rec, http.StatusOK, orderAccepted{OrderID: ev.OrderID, MerchantID: ev.MerchantID, WorkflowID: workflowID, Stage: logistics.StageReceived})
+	default:
+		s.record(c, rec, http.StatusAccepted, orderAccepted{OrderID: ev.OrderID, MerchantID: ev.MerchantID, WorkflowID: workflowID, Stage: logistics.StageReceived})
+	}
+}
+
+// signalWithStart sends ev to the order's workflow, starting it if it does
+// not run. The conflict policy never starts a second run for an order.
+func (s *Server) signalWithStart(c *gin.Context, workflowID string, ev orderEvent) error {
+	opts := client.StartWorkflowOptions{
+		ID:                       workflowID,
+		TaskQueue:                logistics.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(logistics.SearchMerchant).ValueSet(ev.MerchantID),
+			temporal.NewSearchAttributeKeyKeyword(logistics.SearchStage).ValueSet(string(logistics.StageReceived)),
+		),
+	}
+	input := logistics.OrderWorkflowInput{MerchantID: ev.MerchantID, OrderID: ev.OrderID}
+	_, err := s.cfg.Temporal.SignalWithStartWorkflow(c.Request.Context(), workflowID, ev.Signal, ev.Payload, opts,
+		logistics.OrderWorkflowType, input)
+	if err == nil {
+		return nil
+	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		// Only a finished workflow refuses under USE_EXISTING: the order is
+		// over (delivered, cancelled, ...) and this event cannot apply.
+		return logistics.Errorf(logistics.CodeConflict, "order %s has already finished; the event cannot apply", ev.OrderID)
+	}
+	return unavailable("Temporal", err)
+}
+
+// parseOrderEvent decodes and validates an order webhook body. Every
+// problem is an invalid_request naming the field.
+func parseOrderEvent(body []byte, webhookID string) (orderEvent, time.Time, error) {
+	var env orderEnvelope
+	if err := decodeJSON(body, &env, ""); err != nil {
+		return orderEvent{}, time.Time{}, err
+	}
+	var p []logistics.FieldProblem
+	occurredAt, err := time.Parse(time.RFC3339Nano, env.OccurredAt)
+	if err != nil {
+		p = append(p, logistics.FieldProblem{Field: "occurred_at", Problem: "must be an RFC 3339 timestamp with offset"})
+	}
+	switch env.Type {
+	case eventOrderCreated, eventOrderCancelled, eventOrderAddressUpdated:
+	default:
+		p = append(p, logistics.FieldProblem{Field: "type", Problem: "must be one of order.created, order.cancelled, order.address_updated"})
+	}
+	if len(env.Data) == 0 || strings.TrimSpace(string(env.Data)) == "null" {
+		p = append(p, logistics.FieldProblem{Field: "data", Problem: "is required"})
+	}
+	if len(p) > 0 {
+		return orderEvent{}, time.Time{}, &logistics.Error{Code: logistics.CodeInvalid, Message: "the webhook is invalid", Details: p}
+	}
+
+	ev := orderEvent{Type: env.Type}
+	switch env.Type {
+	case eventOrderCreated:
+		var order logistics.Order
+		if err := decodeJSON(env.Data, &order, "data"); err != nil {
+			return orderEvent{}, time.Time{}, err
+		}
+		if err := order.Validate(); err != nil {
+			return orderEvent{}, time.Time{}, err
+		}
+		ev.MerchantID, ev.OrderID, ev.Signal = order.MerchantID, order.OrderID, logistics.SignalOrderCreated
+		ev.Payload = logistics.OrderCreated{WebhookID: webhookID, OccurredAt: occurredAt, Order: order}
+	case eventOrderCancelled:
+		var data struct {
+			MerchantID string `json:"merchant_id"`
+			OrderID    string `json:"order_id"`
+			Reason     string `json:"reason"`
+		}
+		if err := decodeJSON(env.Data, &data, "data"); err != nil {
+			return orderEvent{}, time.Time{}, err
+		}
+		p = validateOrderRef(data.MerchantID, data.OrderID)
+		if len(data.Reason) > maxReasonLength {
+			p = append(p, logistics.FieldProblem{Field: "data.reason", Problem: "must be at most 1000 bytes"})
+		}
+		ev.MerchantID, ev.OrderID, ev.Signal = data.MerchantID, data.OrderID, logistics.SignalOrderCancelled
+		ev.Payload = logistics.OrderCancelled{WebhookID: webhookID, OccurredAt: occurredAt, Reason: data.Reason}
+	case eventOrderAddressUpdated:
+		var data struct {
+			MerchantID string            `json:"merchant_id"`
+			OrderID    string            `json:"order_id"`
+			ShipTo     logistics.Address `json:"ship_to"`
+		}
+		if err := decodeJSON(env.Data, &data, "data"); err != nil {
+			return orderEvent{}, time.Time{}, err
+		}
+		p = validateOrderRef(data.MerchantID, data.OrderID)
+		var le *logistics.Error
+		if err := data.ShipTo.Validate("data.ship_to"); errors.As(err, &le) {
+			p = append(p, le.Details...)
+		}
+		ev.MerchantID, ev.OrderID, ev.Signal = data.MerchantID, data.OrderID, logistics.SignalAddressUpdated
+		ev.Payload = logistics.AddressUpdated{WebhookID: webhookID, OccurredAt: occurredAt, ShipTo: data.ShipTo}
+	}
+	if len(p) > 0 {
+		return orderEvent{}, time.Time{}, &logistics.Error{Code: logistics.CodeInvalid, Message: "the webhook is invalid", Details: p}
+	}
+	return ev, occurredAt, nil
+}
+
+func validateOrderRef(merchantID, orderID string) []logistics.FieldProblem {
+	var p []logistics.FieldProblem
+	if !logistics.ValidID(merchantID) {
+		p = append(p, logistics.FieldProblem{Field: "data.merchant_id", Problem: "must be 1-64 letters, digits or _.:-"})
+	}
+	if !logistics.ValidID(orderID) {
+		p = append(p, logistics.FieldProblem{Field: "data.order_id", Problem: "must be 1-64 letters, digits or _.:-"})
+	}
+	return p
+}

@@ -1,0 +1,193 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+	"github.com/crossdock/crossdock/warehouses"
+)
+
+// trackingAccepted answers a carrier webhook. Events for numbers Crossdock
+// does not know, or whose shipment has finished, are acknowledged and dropped
+// (logged), so the carrier does not retry them forever.
+type trackingAccepted struct {
+	Accepted               int      `json:"accepted"`
+	UnknownTrackingNumbers []string `json:"unknown_tracking_numbers"`
+}
+
+// warehouseAccepted answers a warehouse webhook.
+type warehouseAccepted struct {
+	OrderID    string `json:"order_id"`
+	MerchantID string `json:"merchant_id"`
+	WorkflowID string `json:"workflow_id"`
+	Accepted   bool   `json:"accepted"`
+}
+
+// carrierWebhook handles POST /v1/webhooks/carriers/:carrier: the carrier's
+// adapter verifies and normalises the push; each tracking number's events go
+// to the workflow that owns the number.
+func (s *Server) carrierWebhook(c *gin.Context) {
+	ctx := c.Request.Context()
+	code := c.Param("carrier")
+	carrier, ok := s.cfg.Carriers.Get(code)
+	if !ok {
+		s.fail(c, logistics.Errorf(logistics.CodeNotFound, "unknown carrier %q", code))
+		return
+	}
+	parser, ok := carrier.(carriers.WebhookParser)
+	if !ok {
+		s.fail(c, logistics.Errorf(logistics.CodeNotFound, "carrier %q does not push webhooks", code))
+		return
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	webhookID, events, err := parser.ParseWebhook(c.Request.Header, body)
+	switch {
+	case errors.Is(err, carriers.ErrBadSignature):
+		s.log(c).Warn("carrier webhook rejected", "carrier", code, "reason", err.Error())
+		s.fail(c, logistics.Errorf(logistics.CodeUnauthorized, "the webhook signature does not verify"))
+		return
+	case err != nil:
+		s.log(c).Warn("carrier webhook unreadable", "carrier", code, "error", err)
+		s.fail(c, invalid("the webhook is invalid", "body", "could not be parsed as a "+code+" tracking webhook"))
+		return
+	case webhookID == "":
+		s.fail(c, invalid("the webhook is invalid", "webhook-id", "is required"))
+		return
+	case checkWebhookID(webhookID) != nil:
+		s.fail(c, checkWebhookID(webhookID))
+		return
+	}
+	source := carrierSource(code)
+	if s.findRecorded(c, source, webhookID) {
+		return
+	}
+	log := s.log(c).With("carrier", code, "webhook_id", webhookID)
+
+	var numbers []string
+	byNumber := map[string][]logistics.TrackingEvent{}
+	for _, e := range events {
+		if e.TrackingNumber == "" {
+			log.Warn("carrier event without tracking number dropped", "raw_code", e.RawCode)
+			continue
+		}
+		if _, seen := byNumber[e.TrackingNumber]; !seen {
+			numbers = append(numbers, e.TrackingNumber)
+		}
+		byNumber[e.TrackingNumber] = append(byNumber[e.TrackingNumber], e)
+	}
+	answer := trackingAccepted{UnknownTrackingNumbers: []string{}}
+	for _, tn := range numbers {
+		ref, err := s.cfg.Store.ShipmentByTrackingNumber(ctx, tn)
+		if logistics.ErrorCode(err) == logistics.CodeNotFound {
+			// A carrier may push its first scan before the booking that made
+			// the number is recorded: answer 404 without recording, so the
+			// carrier's retry delivers it once the shipment is known.
+			log.Warn("tracking events for an unknown tracking number refused", "tracking_number", tn, "events", len(byNumber[tn]))
+			answer.UnknownTrackingNumbers = append(answer.UnknownTrackingNumbers, tn)
+			continue
+		}
+		if err != nil {
+			s.fail(c, unavailable("the database", err))
+			return
+		}
+		update := logistics.TrackingUpdate{WebhookID: webhookID, Events: byNumber[tn]}
+		err = s.cfg.Temporal.SignalWorkflow(ctx, ref.WorkflowID, "", logistics.SignalTrackingEvent, update)
+		if isWorkflowNotFound(err) {
+			// The shipment workflow starts just after the booking is
+			// recorded; until then (or once it has finished) ask the carrier
+			// to retry rather than lose the scan.
+			log.Warn("shipment workflow not running; carrier asked to retry", "tracking_number", tn, "workflow_id", ref.WorkflowID)
+			s.fail(c, unavailable("the shipment workflow", err))
+			return
+		}
+		if err != nil {
+			s.fail(c, unavailable("Temporal", err))
+			return
+		}
+		answer.Accepted += len(update.Events)
+	}
+	if len(answer.UnknownTrackingNumbers) > 0 {
+		s.fail(c, &logistics.Error{Code: logistics.CodeNotFound, Message: "unknown tracking number; retry later if it was just booked",
+			Details: []logistics.FieldProblem{{Field: "tracking_number", Problem: "unknown: " + strings.Join(answer.UnknownTrackingNumbers, ", ")}}})
+		return
+	}
+	log.Info("carrier webhook accepted", "events", answer.Accepted)
+	s.record(c, store.WebhookRecord{Source: source, ID: webhookID, EventType: logistics.SignalTrackingEvent}, http.StatusAccepted, answer)
+}
+
+// warehouseWebhook handles POST /v1/webhooks/warehouses/:warehouse_id: the
+// warehouse's adapter verifies and parses the pick confirmation, which goes
+// to the order's workflow.
+func (s *Server) warehouseWebhook(c *gin.Context) {
+	whID := c.Param("warehouse_id")
+	wh, ok := s.cfg.Warehouses.Get(whID)
+	if !ok {
+		s.fail(c, logistics.Errorf(logistics.CodeNotFound, "unknown warehouse %q", whID))
+		return
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ev, err := wh.ParseWebhook(c.Request.Header, body)
+	switch {
+	case errors.Is(err, warehouses.ErrBadSignature):
+		s.log(c).Warn("warehouse webhook rejected", "warehouse_id", whID, "reason", err.Error())
+		s.fail(c, logistics.Errorf(logistics.CodeUnauthorized, "the webhook signature does not verify"))
+		return
+	case err != nil:
+		s.log(c).Warn("warehouse webhook unreadable", "warehouse_id", whID, "error", err)
+		s.fail(c, invalid("the webhook is invalid", "body", "could not be parsed as a warehouse event"))
+		return
+	}
+	if ev.WarehouseID == "" {
+		ev.WarehouseID = whID
+	}
+	var p []logistics.FieldProblem
+	if ev.ID == "" || len(ev.ID) > maxWebhookIDLength {
+		p = append(p, logistics.FieldProblem{Field: "id", Problem: "is required, at most 256 bytes"})
+	}
+	if ev.WarehouseID != whID {
+		p = append(p, logistics.FieldProblem{Field: "warehouse_id", Problem: "does not match the URL's warehouse"})
+	}
+	if !logistics.ValidID(ev.MerchantID) {
+		p = append(p, logistics.FieldProblem{Field: "merchant_id", Problem: "must be 1-64 letters, digits or _.:-"})
+	}
+	if !logistics.ValidID(ev.OrderID) {
+		p = append(p, logistics.FieldProblem{Field: "order_id", Problem: "must be 1-64 letters, digits or _.:-"})
+	}
+	if len(p) > 0 {
+		s.fail(c, &logistics.Error{Code: logistics.CodeInvalid, Message: "the webhook is invalid", Details: p})
+		return
+	}
+	source := warehouseSource(whID)
+	if s.findRecorded(c, source, ev.ID) {
+		return
+	}
+	workflowID := logistics.OrderWorkflowID(ev.MerchantID, ev.OrderID)
+	rec := store.WebhookRecord{Source: source, ID: ev.ID, EventType: logistics.SignalWarehouseEvent, MerchantID: ev.MerchantID, OrderID: ev.OrderID}
+	err = s.cfg.Temporal.SignalWorkflow(c.Request.Context(), workflowID, "", logistics.SignalWarehouseEvent, ev)
+	if isWorkflowNotFound(err) {
+		s.log(c).Warn("warehouse event for an order that is not running", "warehouse_id", whID, "webhook_id", ev.ID, "workflow_id", workflowID)
+		s.record(c, rec, http.StatusNotFound, errorBody{Error: errorPayload{Code: logistics.CodeNotFound,
+			Message: "no running workflow for order " + ev.OrderID, Details: []logistics.FieldProblem{}}})
+		return
+	}
+	if err != nil {
+		s.fail(c, unavailable("Temporal", err))
+		return
+	}
+	s.log(c).Info("warehouse webhook accepted", "warehouse_id", whID, "webhook_id", ev.ID, "type", ev.Type, "workflow_id", workflowID)
+	s.record(c, rec, http.StatusAccepted, warehouseAccepted{OrderID: ev.OrderID, MerchantID: ev.MerchantID, WorkflowID: workflowID, Accepted: true})
+}

@@ -1,0 +1,78 @@
+// Package carriers is the carrier port: what Crossdock asks of a carrier,
+// the capability model per channel, the registry of adapters, the lane
+// planner and tracking normalisation helpers. Adapters live in subpackages
+// named after what they adapt (carriers/sandbox, real carriers beside it).
+package carriers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/crossdock/crossdock/logistics"
+)
+
+// ErrRefused marks a carrier's hard refusal (a 4xx that will never succeed,
+// e.g. an address the carrier does not serve). Callers must not retry it on
+// the same channel; wrap it with fmt.Errorf("%w: ...", ErrRefused).
+var ErrRefused = errors.New("carrier refused")
+
+// ErrUnsupported is returned by an optional operation a channel does not offer.
+var ErrUnsupported = errors.New("operation not supported by this carrier")
+
+// BookRequest asks a carrier to carry one parcel. IdempotencyKey makes a
+// retried booking return the first booking instead of a second label.
+type BookRequest struct {
+	IdempotencyKey string                    `json:"idempotency_key"`
+	MerchantID     string                    `json:"merchant_id"`
+	OrderID        string                    `json:"order_id"`
+	ShipmentNumber int                       `json:"shipment_number"`
+	Service        string                    `json:"service"`
+	ShipFrom       logistics.Address         `json:"ship_from"`
+	ShipTo         logistics.Address         `json:"ship_to"`
+	Parcel         logistics.Parcel          `json:"parcel"`
+	Items          []logistics.Item          `json:"items"`
+	Customs        logistics.CustomsDecision `json:"customs"`
+	TaxIDs         logistics.TaxIDs          `json:"tax_ids"`
+}
+
+// Booking is a carrier's answer to a booking: the tracking number, the label
+// and, where the carrier hands over to a partner, the legs it already knows.
+type Booking struct {
+	TrackingNumber    string          `json:"tracking_number"`
+	LabelURL          string          `json:"label_url"`
+	EstimatedDelivery *time.Time      `json:"estimated_delivery,omitempty"`
+	Legs              []logistics.Leg `json:"legs"`
+}
+
+// Carrier is what every adapter implements. Optional operations are separate
+// interfaces (Tracker, WebhookParser) that an adapter implements only where
+// one of its channels declares the capability.
+type Carrier interface {
+	// Code is the carrier's stable id, e.g. "sbx_express".
+	Code() string
+	// Channels lists the carrier's services per lane with their capabilities.
+	Channels() []logistics.Channel
+	// Book books a parcel. It is idempotent on req.IdempotencyKey. Errors
+	// wrapping ErrRefused are final; any other error may be retried.
+	Book(ctx context.Context, req BookRequest) (Booking, error)
+}
+
+// Tracker is implemented by carriers that answer tracking polls.
+type Tracker interface {
+	// Track returns every normalised event the carrier knows for the
+	// tracking number, oldest first, with Source = poll.
+	Track(ctx context.Context, trackingNumber string) ([]logistics.TrackingEvent, error)
+}
+
+// WebhookParser is implemented by carriers that push tracking webhooks.
+type WebhookParser interface {
+	// ParseWebhook verifies the request's signature and returns the webhook's
+	// idempotency id and its normalised events (Source = webhook). A bad or
+	// missing signature returns an error wrapping ErrBadSignature.
+	ParseWebhook(header http.Header, body []byte) (id string, events []logistics.TrackingEvent, err error)
+}
+
+// ErrBadSignature marks a webhook whose signature does not verify.
+var ErrBadSignature = errors.New("bad webhook signature")

@@ -1,0 +1,252 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/logistics"
+)
+
+// Client is the adapter for one sandbox carrier. It talks to the sandbox
+// network over HTTP only and is safe for concurrent use.
+type Client struct {
+	baseURL  string
+	code     string
+	mapping  carriers.MappingTable
+	verifier *standardwebhooks.Webhook
+	http     *http.Client
+}
+
+var (
+	_ carriers.Carrier       = (*Client)(nil)
+	_ carriers.Tracker       = (*Client)(nil)
+	_ carriers.WebhookParser = (*Client)(nil)
+)
+
+// NewClient returns the adapter for carrierCode on the sandbox network at
+// baseURL (e.g. http://127.0.0.1:8090). webhookSecret ("whsec_...") verifies
+// the carrier's pushes; empty leaves ParseWebhook rejecting every webhook.
+// A nil httpClient means one with a 10 s timeout. It fails on an unknown
+// carrier, a bad URL or a malformed secret.
+func NewClient(baseURL, carrierCode, webhookSecret string, httpClient *http.Client) (*Client, error) {
+	if !knownCarrier(carrierCode) {
+		return nil, fmt.Errorf("sandbox carrier %q: unknown, want one of %s", carrierCode, strings.Join(Codes, ", "))
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("sandbox carrier %s: base url %q must be an absolute http(s) url", carrierCode, baseURL)
+	}
+	c := &Client{
+		baseURL: strings.TrimRight(baseURL, "/"),
+		code:    carrierCode,
+		mapping: mappings[carrierCode],
+		http:    httpClient,
+	}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 10 * time.Second}
+	}
+	if webhookSecret != "" {
+		wh, err := standardwebhooks.NewWebhook(webhookSecret)
+		if err != nil {
+			return nil, fmt.Errorf("sandbox carrier %s: webhook secret: %w", carrierCode, err)
+		}
+		c.verifier = wh
+	}
+	return c, nil
+}
+
+// Carriers returns the adapters for all four sandbox carriers, in the order
+// of Codes, sharing one webhook secret and HTTP client.
+func Carriers(baseURL, webhookSecret string, httpClient *http.Client) ([]carriers.Carrier, error) {
+	out := make([]carriers.Carrier, 0, len(Codes))
+	for _, code := range Codes {
+		c, err := NewClient(baseURL, code, webhookSecret, httpClient)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Code is the carrier's code, e.g. "sbx_express".
+func (c *Client) Code() string { return c.code }
+
+// Channels lists the carrier's published channels.
+func (c *Client) Channels() []logistics.Channel { return Channels(c.code) }
+
+// APIError is a sandbox carrier's non-2xx answer. RetryAfter is set when
+// the carrier sent a Retry-After header.
+type APIError struct {
+	Carrier    string
+	Operation  string
+	StatusCode int
+	Code       string
+	Message    string
+	Details    []logistics.FieldProblem
+	RetryAfter time.Duration
+}
+
+// Error implements error.
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("%s %s answered %d %s: %s", e.Carrier, e.Operation, e.StatusCode, e.Code, e.Message)
+	for _, d := range e.Details {
+		msg += "; " + d.Field + " " + d.Problem
+	}
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
+	}
+	return msg
+}
+
+// Retryable reports whether the same request may succeed later: 408, 429
+// and 5xx answers. Any other 4xx will never succeed.
+func (e *APIError) Retryable() bool {
+	return e.StatusCode == http.StatusRequestTimeout || e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
+}
+
+// Book books a parcel with the carrier. It is idempotent on
+// req.IdempotencyKey: a retry returns the first booking. A refusal (a 4xx
+// other than 408/429) wraps carriers.ErrRefused and an *APIError; outages,
+// rate limits and network errors return a plain error that may be retried.
+func (c *Client) Book(ctx context.Context, req carriers.BookRequest) (carriers.Booking, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return carriers.Booking{}, fmt.Errorf("%s book: encode request: %w", c.code, err)
+	}
+	var resp shipmentResponse
+	if err := c.do(ctx, "book", http.MethodPost, "/carriers/"+c.code+"/shipments", body, req.IdempotencyKey, &resp); err != nil {
+		return carriers.Booking{}, err
+	}
+	if resp.TrackingNumber == "" {
+		return carriers.Booking{}, fmt.Errorf("%s book: answer carries no tracking number", c.code)
+	}
+	b := carriers.Booking{TrackingNumber: resp.TrackingNumber, LabelURL: resp.LabelURL}
+	if !resp.EstimatedDelivery.IsZero() {
+		eta := resp.EstimatedDelivery
+		b.EstimatedDelivery = &eta
+	}
+	if resp.Partner == nil {
+		b.Legs = []logistics.Leg{{Sequence: 1, Kind: logistics.LegDoorToDoor, Carrier: c.code, Service: resp.Service,
+			TrackingNumber: resp.TrackingNumber, Status: logistics.StatusPending}}
+		return b, nil
+	}
+	b.Legs = []logistics.Leg{
+		{Sequence: 1, Kind: logistics.LegLineHaul, Carrier: c.code, Service: resp.Service,
+			TrackingNumber: resp.TrackingNumber, Status: logistics.StatusPending},
+		{Sequence: 2, Kind: logistics.LegLastMile, Carrier: resp.Partner.Carrier, Service: resp.Partner.Service,
+			TrackingNumber: resp.Partner.TrackingNumber, Status: logistics.StatusPending},
+	}
+	return b, nil
+}
+
+// Track fetches every scan of trackingNumber and normalises it (Source
+// poll), oldest first. A carrier without a tracking API returns an error
+// wrapping carriers.ErrUnsupported; an unknown number wraps ErrRefused.
+func (c *Client) Track(ctx context.Context, trackingNumber string) ([]logistics.TrackingEvent, error) {
+	if trackingMode(c.code) == logistics.TrackingNone {
+		return nil, fmt.Errorf("%s track: %w", c.code, carriers.ErrUnsupported)
+	}
+	var resp trackingResponse
+	path := "/carriers/" + c.code + "/tracking/" + url.PathEscape(trackingNumber)
+	if err := c.do(ctx, "track", http.MethodGet, path, nil, "", &resp); err != nil {
+		return nil, err
+	}
+	return c.normalise(resp, trackingNumber, logistics.SourcePoll), nil
+}
+
+// ParseWebhook verifies a pushed tracking webhook (Standard Webhooks
+// signature, timestamp within ±5 minutes) and returns its webhook-id and
+// normalised events (Source webhook). A bad or missing signature, or no
+// configured secret, wraps carriers.ErrBadSignature.
+func (c *Client) ParseWebhook(header http.Header, body []byte) (string, []logistics.TrackingEvent, error) {
+	if c.verifier == nil {
+		return "", nil, fmt.Errorf("%s webhook: %w: no webhook secret configured", c.code, carriers.ErrBadSignature)
+	}
+	if err := c.verifier.Verify(body, header); err != nil {
+		return "", nil, fmt.Errorf("%s webhook: %w: %w", c.code, carriers.ErrBadSignature, err)
+	}
+	var payload trackingResponse
+	if err := json.Unmarshal(body, &payload); err != nil {
+		return "", nil, fmt.Errorf("%s webhook: decode body: %w", c.code, err)
+	}
+	if payload.Carrier != c.code {
+		return "", nil, fmt.Errorf("%s webhook: body is for carrier %q", c.code, payload.Carrier)
+	}
+	if payload.TrackingNumber == "" {
+		return "", nil, fmt.Errorf("%s webhook: body carries no tracking number", c.code)
+	}
+	return header.Get(standardwebhooks.HeaderWebhookID), c.normalise(payload, payload.TrackingNumber, logistics.SourceWebhook), nil
+}
+
+func (c *Client) normalise(resp trackingResponse, number string, source logistics.EventSource) []logistics.TrackingEvent {
+	if resp.TrackingNumber != "" {
+		number = resp.TrackingNumber
+	}
+	out := make([]logistics.TrackingEvent, 0, len(resp.Events))
+	for _, ev := range resp.Events {
+		out = append(out, c.mapping.Normalise(carriers.RawEvent{
+			Carrier: c.code, TrackingNumber: number, Code: ev.Code, Description: ev.Description,
+			OccurredAt: ev.OccurredAt, Location: ev.Location, Source: source,
+		}, resp.OriginCountry, resp.DestinationCountry))
+	}
+	return out
+}
+
+// do sends one request and decodes a 2xx JSON answer into out. Non-2xx
+// answers become an *APIError, wrapped in carriers.ErrRefused when final.
+func (c *Client) do(ctx context.Context, op, method, path string, body []byte, idempotencyKey string, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, rd)
+	if err != nil {
+		return fmt.Errorf("%s %s: build request: %w", c.code, op, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", c.code, op, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read answer: %w", c.code, op, err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("%s %s: decode answer: %w", c.code, op, err)
+		}
+		return nil
+	}
+	apiErr := &APIError{Carrier: c.code, Operation: op, StatusCode: resp.StatusCode, Code: http.StatusText(resp.StatusCode)}
+	var e errorResponse
+	if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
+		apiErr.Code, apiErr.Message, apiErr.Details = e.Error.Code, e.Error.Message, e.Error.Details
+	}
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		apiErr.RetryAfter = time.Duration(s) * time.Second
+	}
+	if apiErr.Retryable() {
+		return apiErr
+	}
+	return fmt.Errorf("%w: %w", carriers.ErrRefused, apiErr)
+}

@@ -1,0 +1,176 @@
+package sandbox
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/logistics"
+)
+
+// shipment is one parcel as a sandbox carrier knows it. Every field is
+// guarded by Server.mu.
+type shipment struct {
+	carrier, service, number string
+	from, to                 logistics.Address
+	resp                     shipmentResponse
+	// partner is the last-mile partner's parcel a consolidator hands over to.
+	partner *shipment
+
+	script   []step
+	next     int       // index of the next step to play
+	due      time.Time // when the next step plays
+	onHold   bool      // a customs hold scan was emitted for the current step
+	attempts int       // failed delivery attempts so far
+	held     *wireEvent
+	// lastPush is closed when the parcel's latest queued push is settled.
+	lastPush chan struct{}
+	events   []wireEvent
+}
+
+// newShipment registers a parcel under a fresh tracking number.
+func (s *Server) newShipment(carrier, service string, req carriers.BookRequest) *shipment {
+	p := profiles[carrier]
+	number := p.newNumber()
+	for s.byNumber[carrier+"|"+number] != nil {
+		number = p.newNumber()
+	}
+	sh := &shipment{carrier: carrier, service: service, number: number, from: req.ShipFrom, to: req.ShipTo}
+	s.byNumber[carrier+"|"+number] = sh
+	return sh
+}
+
+// view is the carrier's tracking answer for sh (a copy, safe to encode
+// after the lock is released).
+func (sh *shipment) view() trackingResponse {
+	return trackingResponse{Carrier: sh.carrier, TrackingNumber: sh.number,
+		OriginCountry: sh.from.Country, DestinationCountry: sh.to.Country,
+		Events: append([]wireEvent{}, sh.events...)}
+}
+
+// scale turns a real-world duration into sandbox time.
+func (s *Server) scale(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / s.speedup)
+}
+
+// journeyLength is the real-world offset of a script's last step.
+func journeyLength(script []step) time.Duration {
+	if len(script) == 0 {
+		return 0
+	}
+	return script[len(script)-1].after
+}
+
+// start plays script for sh from base. Callers hold s.mu.
+func (s *Server) start(sh *shipment, base time.Time, script []step) {
+	if len(script) == 0 {
+		return
+	}
+	sh.script, sh.next = script, 0
+	sh.due = base.Add(s.scale(script[0].after))
+	s.schedule(sh)
+}
+
+// schedule arms the timer for sh's next step. Callers hold s.mu.
+func (s *Server) schedule(sh *shipment) {
+	if s.closed {
+		return
+	}
+	s.timers[sh] = time.AfterFunc(time.Until(sh.due), func() { s.fire(sh) })
+}
+
+// fire plays sh's next step, bending the script where a fault says so:
+// stall postpones it, customs_hold holds the parcel at import customs until
+// the fault ends, failed_attempt fails delivery (three times sends it back).
+func (s *Server) fire(sh *shipment) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || sh.next >= len(sh.script) {
+		return
+	}
+	delete(s.timers, sh)
+	now := s.now()
+	st := sh.script[sh.next]
+	p := profiles[sh.carrier]
+
+	if end, ok := s.faults.until(sh.carrier, FaultStall); ok {
+		sh.due = end
+		s.schedule(sh)
+		return
+	}
+	if st.kind == stepImportCustoms && p.holdCode != "" {
+		if end, ok := s.faults.until(sh.carrier, FaultCustomsHold); ok {
+			if !sh.onHold {
+				s.emit(sh, p.holdCode, st.at, now, false)
+				sh.onHold = true
+			}
+			sh.due = end
+			s.schedule(sh)
+			return
+		}
+	}
+	if st.kind == stepDelivered && p.attemptCode != "" && s.faults.is(sh.carrier, FaultFailedAttempt) {
+		sh.attempts++
+		if sh.attempts >= maxAttempts {
+			s.emit(sh, p.attemptCode, st.at, now, false)
+			s.emit(sh, p.returnCode, st.at, now.Add(time.Millisecond), true)
+			sh.next = len(sh.script)
+			return
+		}
+		s.emit(sh, p.attemptCode, st.at, now, false)
+		sh.next = slices.IndexFunc(sh.script, func(x step) bool { return x.kind == stepOutForDelivery })
+		if sh.next < 0 {
+			sh.next = len(sh.script) - 1
+		}
+		sh.due = now.Add(s.scale(reattemptAfter))
+		s.schedule(sh)
+		return
+	}
+
+	sh.onHold = false
+	sh.next++
+	last := sh.next >= len(sh.script)
+	s.emit(sh, st.code, st.at, now, last)
+	if st.kind == stepHandover && sh.partner != nil {
+		s.start(sh.partner, now, profiles[sh.partner.carrier].partnerJourney)
+	}
+	if last {
+		return
+	}
+	sh.due = sh.due.Add(s.scale(sh.script[sh.next].after - st.after))
+	s.schedule(sh)
+}
+
+// emit records a scan and, for push carriers, sends it. Under the
+// reorder_webhooks fault a scan is held back and sent after the next one;
+// final flushes whatever is held. Callers hold s.mu.
+func (s *Server) emit(sh *shipment, code string, at place, now time.Time, final bool) {
+	loc := logistics.Location{City: sh.from.City, Country: sh.from.Country}
+	if at == atDestination {
+		loc = logistics.Location{City: sh.to.City, Country: sh.to.Country}
+	}
+	ev := wireEvent{Code: code, Description: profiles[sh.carrier].codes[code], OccurredAt: now, Location: loc}
+	sh.events = append(sh.events, ev)
+	if trackingMode(sh.carrier) != logistics.TrackingPush {
+		return
+	}
+	if !final && sh.held == nil && s.faults.is(sh.carrier, FaultReorderWebhooks) {
+		sh.held = &ev
+		return
+	}
+	s.push(sh, ev)
+	if sh.held != nil {
+		s.push(sh, *sh.held)
+		sh.held = nil
+	}
+}
+
+// sortRows orders CSV rows by tracking number, keeping each parcel's
+// scans in the order they happened.
+func sortRows(rows [][]string) {
+	slices.SortStableFunc(rows, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
+}
+
+// now is the network's clock, in UTC.
+func (s *Server) now() time.Time { return time.Now().UTC() }

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/crossdock/crossdock/activities"
+	"github.com/crossdock/crossdock/carriers"
+	carriersandbox "github.com/crossdock/crossdock/carriers/sandbox"
+	"github.com/crossdock/crossdock/customs"
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+	"github.com/crossdock/crossdock/warehouses"
+	warehousesandbox "github.com/crossdock/crossdock/warehouses/sandbox"
+	"github.com/crossdock/crossdock/workflows"
+)
+
+// newLogger builds the process logger from the configuration.
+func newLogger(cfg Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// dialTemporal connects to Temporal using the SDK's standard TEMPORAL_*
+// variables (address, namespace, TLS, API key); hostPort overrides the
+// address when the dev server was started in-process.
+func dialTemporal(ctx context.Context, cfg Config, hostPort string, logger *slog.Logger) (client.Client, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return nil, fmt.Errorf("temporal configuration: %w", err)
+	}
+	if hostPort != "" {
+		opts.HostPort = hostPort
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = client.DefaultHostPort
+	}
+	opts.Namespace = cfg.TemporalNamespace
+	opts.Logger = tlog.NewStructuredLogger(logger.With("component", "temporal"))
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := client.DialContext(dctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to temporal at %s: %w", opts.HostPort, err)
+	}
+	return c, nil
+}
+
+// registries returns the carriers and warehouses the process talks to. The
+// sandbox network is used when CROSSDOCK_SANDBOX_URL is set.
+func registries(cfg Config) (*carriers.Registry, *warehouses.Registry, error) {
+	if cfg.SandboxURL == "" {
+		return carriers.NewRegistry(), warehouses.NewRegistry(), nil
+	}
+	if cfg.SandboxSecret == "" {
+		return nil, nil, errors.New("CROSSDOCK_SANDBOX_WEBHOOK_SECRET: required when CROSSDOCK_SANDBOX_URL is set")
+	}
+	httpClient := &http.Client{Timeout: 30 * time.Second}
+	cs, err := carriersandbox.Carriers(cfg.SandboxURL, cfg.SandboxSecret, httpClient)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sandbox carriers: %w", err)
+	}
+	ws, err := warehousesandbox.Warehouses(cfg.SandboxURL, cfg.SandboxSecret, httpClient)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sandbox warehouses: %w", err)
+	}
+	return carriers.NewRegistry(cs...), warehouses.NewRegistry(ws...), nil
+}
+
+// newActivities wires the activities' dependencies.
+func newActivities(cfg Config, st *store.Store, cr *carriers.Registry, wr *warehouses.Registry) (*activities.Activities, error) {
+	engine, err := customs.NewEngine(customs.DefaultRules())
+	if err != nil {
+		return nil, fmt.Errorf("customs rules: %w", err)
+	}
+	return &activities.Activities{
+		Store: st, Carriers: cr, Warehouses: wr, Customs: engine,
+		Settings: activities.Settings{PickTimeout: cfg.PickTimeout, PollInterval: cfg.PollInterval},
+	}, nil
+}
+
+// runWorker polls the task queue until ctx ends, then stops cleanly
+// (in-flight activities get the worker's stop timeout to finish).
+func runWorker(ctx context.Context, c client.Client, acts *activities.Activities, logger *slog.Logger) error {
+	w := worker.New(c, logistics.TaskQueue, worker.Options{WorkerStopTimeout: 10 * time.Second})
+	workflows.Register(w, acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	logger.Info("worker started", "task_queue", logistics.TaskQueue)
+	<-ctx.Done()
+	w.Stop()
+	logger.Info("worker stopped")
+	return nil
+}
+
+// serveHTTP listens on addr and serves handler until ctx ends.
+func serveHTTP(ctx context.Context, name, addr string, handler http.Handler, shutdown time.Duration, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+	}
+	return serve(ctx, name, ln, handler, shutdown, logger)
+}
+
+// serve serves handler on ln until ctx ends, then lets in-flight requests
+// finish within the shutdown timeout.
+func serve(ctx context.Context, name string, ln net.Listener, handler http.Handler, shutdown time.Duration, logger *slog.Logger) error {
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	logger.Info("http server listening", "server", name, "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("%s: %w", name, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdown)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("%s: shutdown: %w", name, err)
+	}
+	logger.Info("http server stopped", "server", name)
+	return nil
+}
+
+// sandboxHandler is the emulated carrier and warehouse network, and a
+// function that stops its timers.
+func sandboxHandler(cfg Config, logger *slog.Logger) (http.Handler, func(), error) {
+	if cfg.SandboxSecret == "" {
+		return nil, nil, errors.New("CROSSDOCK_SANDBOX_WEBHOOK_SECRET: required to run the sandbox")
+	}
+	callback := cfg.APIURL
+	if callback == "" {
+		callback = localURL(cfg.HTTPAddr)
+	}
+	httpClient := &http.Client{Timeout: 30 * time.Second}
+	cs := carriersandbox.NewServer(carriersandbox.Options{CallbackURL: callback, WebhookSecret: cfg.SandboxSecret,
+		Speedup: cfg.SandboxSpeedup, Logger: logger.With("component", "sandbox-carriers"), HTTPClient: httpClient})
+	ws := warehousesandbox.NewServer(warehousesandbox.Options{CallbackURL: callback, WebhookSecret: cfg.SandboxSecret,
+		Speedup: cfg.SandboxSpeedup, Logger: logger.With("component", "sandbox-warehouses"), HTTPClient: httpClient})
+	mux := http.NewServeMux()
+	cs.Register(mux)
+	ws.Register(mux)
+	return mux, func() { cs.Close(); ws.Close() }, nil
+}
+
+// localURL turns a listen address such as ":8080" into a loopback URL.
+func localURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

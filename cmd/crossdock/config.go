@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is everything Crossdock reads from its environment. The names are
+// part of the contract (contract.md "Configuration and commands"); the README
+// lists each one.
+type Config struct {
+	HTTPAddr           string        `env:"CROSSDOCK_HTTP_ADDR" envDefault:":8080"`
+	DatabaseURL        string        `env:"CROSSDOCK_DATABASE_URL"`
+	DataDir            string        `env:"CROSSDOCK_DATA_DIR" envDefault:".crossdock"`
+	OrderWebhookSecret []string      `env:"CROSSDOCK_ORDER_WEBHOOK_SECRET" envSeparator:" "`
+	OpsToken           string        `env:"CROSSDOCK_OPS_TOKEN"`
+	SandboxAddr        string        `env:"CROSSDOCK_SANDBOX_ADDR" envDefault:":8090"`
+	SandboxURL         string        `env:"CROSSDOCK_SANDBOX_URL"`
+	SandboxSecret      string        `env:"CROSSDOCK_SANDBOX_WEBHOOK_SECRET"`
+	SandboxSpeedup     float64       `env:"CROSSDOCK_SANDBOX_SPEEDUP" envDefault:"3600"`
+	APIURL             string        `env:"CROSSDOCK_API_URL"`
+	LogFormat          string        `env:"CROSSDOCK_LOG_FORMAT" envDefault:"text"`
+	LogLevel           slog.Level    `env:"CROSSDOCK_LOG_LEVEL" envDefault:"info"`
+	MaxBodyBytes       int64         `env:"CROSSDOCK_MAX_BODY_BYTES" envDefault:"1048576"`
+	ShutdownTimeout    time.Duration `env:"CROSSDOCK_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	PickTimeout        time.Duration `env:"CROSSDOCK_PICK_TIMEOUT" envDefault:"48h"`
+	PollInterval       time.Duration `env:"CROSSDOCK_POLL_INTERVAL" envDefault:"15m"`
+	TemporalCLI        string        `env:"CROSSDOCK_TEMPORAL_CLI"`
+	TemporalAddress    string        `env:"TEMPORAL_ADDRESS"`
+	TemporalNamespace  string        `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+}
+
+// loadConfig reads the environment and validates it, naming the bad
+// variable in the error.
+func loadConfig() (Config, error) {
+	cfg, err := env.ParseAs[Config]()
+	if err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, cfg.validate()
+}
+
+func (c Config) validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	for _, a := range []struct{ name, value string }{
+		{"CROSSDOCK_HTTP_ADDR", c.HTTPAddr}, {"CROSSDOCK_SANDBOX_ADDR", c.SandboxAddr},
+	} {
+		if _, _, err := net.SplitHostPort(a.value); err != nil {
+			bad(a.name, "must be host:port or :port, got %q", a.value)
+		}
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") &&
+		!strings.HasPrefix(c.DatabaseURL, "postgresql://") && !strings.HasPrefix(c.DatabaseURL, "sqlite://") {
+		bad("CROSSDOCK_DATABASE_URL", "must be a postgres:// URL (or sqlite://path), got a value starting %q", prefix(c.DatabaseURL))
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("CROSSDOCK_DATA_DIR", "must not be empty")
+	}
+	for _, s := range c.OrderWebhookSecret {
+		if !validSecret(s) {
+			bad("CROSSDOCK_ORDER_WEBHOOK_SECRET", "each secret must be whsec_ followed by base64 of at least 24 bytes")
+		}
+	}
+	if c.SandboxSecret != "" && !validSecret(c.SandboxSecret) {
+		bad("CROSSDOCK_SANDBOX_WEBHOOK_SECRET", "must be whsec_ followed by base64 of at least 24 bytes")
+	}
+	if c.SandboxSpeedup < 1 || c.SandboxSpeedup > 1e7 {
+		bad("CROSSDOCK_SANDBOX_SPEEDUP", "must be between 1 and 10000000, got %v", c.SandboxSpeedup)
+	}
+	for _, u := range []struct{ name, value string }{
+		{"CROSSDOCK_SANDBOX_URL", c.SandboxURL}, {"CROSSDOCK_API_URL", c.APIURL},
+	} {
+		if u.value == "" {
+			continue
+		}
+		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad(u.name, "must be an http(s) URL, got %q", u.value)
+		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("CROSSDOCK_LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
+		bad("CROSSDOCK_MAX_BODY_BYTES", "must be between 1024 and 67108864, got %d", c.MaxBodyBytes)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("CROSSDOCK_SHUTDOWN_TIMEOUT", "must be a positive duration such as 20s")
+	}
+	if c.PickTimeout < time.Second {
+		bad("CROSSDOCK_PICK_TIMEOUT", "must be a duration of at least 1s such as 48h")
+	}
+	if c.PollInterval < time.Second {
+		bad("CROSSDOCK_POLL_INTERVAL", "must be a duration of at least 1s such as 15m")
+	}
+	if c.TemporalNamespace == "" {
+		bad("TEMPORAL_NAMESPACE", "must not be empty")
+	}
+	return errors.Join(errs...)
+}
+
+func prefix(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}

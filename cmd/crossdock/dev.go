@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/crossdock/crossdock/api"
+	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+	"github.com/crossdock/crossdock/warehouses"
+	"github.com/crossdock/crossdock/workflows"
+)
+
+// Dev-mode defaults: the Temporal dev server's well-known ports (contract.md)
+// and the demo merchant.
+const (
+	devTemporalHostPort = "127.0.0.1:7233"
+	devTemporalUIPort   = "8233"
+	demoMerchantID      = "m_demo"
+	demoMerchantName    = "Demo Merchant"
+)
+
+func newDevCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything on this machine: Temporal dev server and UI, worker, API, sandbox network, demo merchant",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			applyDevDefaults(&cfg)
+			if err := cfg.validate(); err != nil {
+				return err
+			}
+			logger := newLogger(cfg)
+			return runStack(cmd.Context(), cfg, stackOptions{Logger: logger, Out: cmd.OutOrStdout(), TemporalUI: true})
+		},
+	}
+}
+
+// applyDevDefaults shortens the waits that make sense in production but not
+// on a laptop, unless the environment sets them.
+func applyDevDefaults(cfg *Config) {
+	if _, ok := os.LookupEnv("CROSSDOCK_POLL_INTERVAL"); !ok {
+		cfg.PollInterval = 2 * time.Second
+	}
+	if _, ok := os.LookupEnv("CROSSDOCK_PICK_TIMEOUT"); !ok {
+		cfg.PickTimeout = 10 * time.Minute
+	}
+}
+
+// stackOptions adjusts runStack for `dev` and for the end-to-end test.
+type stackOptions struct {
+	Logger *slog.Logger
+	// Out receives the banner; nil prints none.
+	Out io.Writer
+	// TemporalUI starts the dev server's web UI on its usual port.
+	TemporalUI bool
+	// Ephemeral binds every listener (Temporal too) to a free loopback port
+	// instead of the configured ones, so tests can run beside `make run`.
+	Ephemeral bool
+	// Ready, if set, receives the running stack's endpoints.
+	Ready chan<- stackInfo
+}
+
+// stackInfo is what a newcomer (or a test) needs to use the running stack.
+type stackInfo struct {
+	APIURL, SandboxURL, TemporalHostPort, TemporalUIURL string
+	DemoAPIKey, OrderWebhookSecret, OpsToken            string
+}
+
+// runStack is `crossdock dev`: it starts the Temporal dev server (unless
+// TEMPORAL_ADDRESS is set), migrates the store, and runs the worker, the API
+// and the sandbox network until ctx ends, then stops all of them.
+func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
+	logger := opts.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("CROSSDOCK_DATA_DIR: %w", err)
+	}
+	if err := loadDevSecrets(&cfg); err != nil {
+		return err
+	}
+
+	tc, temporalHostPort, uiURL, stopTemporal, err := devTemporal(ctx, cfg, opts, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTemporal()
+
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+
+	apiAddr, sandboxAddr := cfg.HTTPAddr, cfg.SandboxAddr
+	if opts.Ephemeral {
+		apiAddr, sandboxAddr = "127.0.0.1:0", "127.0.0.1:0"
+	}
+	apiLn, err := net.Listen("tcp", apiAddr)
+	if err != nil {
+		return fmt.Errorf("CROSSDOCK_HTTP_ADDR: listen on %s: %w", apiAddr, err)
+	}
+	sandboxLn, err := net.Listen("tcp", sandboxAddr)
+	if err != nil {
+		apiLn.Close()
+		return fmt.Errorf("CROSSDOCK_SANDBOX_ADDR: listen on %s: %w", sandboxAddr, err)
+	}
+	cfg.APIURL = localURL(apiLn.Addr().String())
+	cfg.SandboxURL = localURL(sandboxLn.Addr().String())
+
+	cr, wr, err := registries(cfg)
+	if err != nil {
+		return err
+	}
+	acts, err := newActivities(cfg, st, cr, wr)
+	if err != nil {
+		return err
+	}
+	apiHandler, err := newAPIHandler(cfg, st, tc, cr, wr, logger)
+	if err != nil {
+		return err
+	}
+	sbxHandler, closeSandbox, err := sandboxHandler(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer closeSandbox()
+	demoKey, err := ensureDemoMerchant(ctx, st)
+	if err != nil {
+		return err
+	}
+
+	g, gctx := group(ctx)
+	g.Go(func() error { return serve(gctx, "api", apiLn, apiHandler, cfg.ShutdownTimeout, logger) })
+	g.Go(func() error { return serve(gctx, "sandbox", sandboxLn, sbxHandler, cfg.ShutdownTimeout, logger) })
+	g.Go(func() error { return runWorker(gctx, tc, acts, logger) })
+
+	info := stackInfo{APIURL: cfg.APIURL, SandboxURL: cfg.SandboxURL, TemporalHostPort: temporalHostPort,
+		TemporalUIURL: uiURL, DemoAPIKey: demoKey, OrderWebhookSecret: cfg.OrderWebhookSecret[0], OpsToken: cfg.OpsToken}
+	if opts.Out != nil {
+		printBanner(opts.Out, info)
+	}
+	if opts.Ready != nil {
+		opts.Ready <- info
+	}
+	return g.Wait()
+}
+
+// devTemporal returns a client of the configured Temporal cluster, or starts
+// the Temporal CLI's dev server (persisting under the data directory, with
+// Crossdock's search attributes and the web UI) when TEMPORAL_ADDRESS is unset.
+func devTemporal(ctx context.Context, cfg Config, opts stackOptions, logger *slog.Logger) (client.Client, string, string, func(), error) {
+	if cfg.TemporalAddress != "" {
+		c, err := dialTemporal(ctx, cfg, cfg.TemporalAddress, logger)
+		if err != nil {
+			return nil, "", "", nil, err
+		}
+		return c, cfg.TemporalAddress, "", c.Close, nil
+	}
+	cli, err := temporalCLI(cfg)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(cfg.DataDir, "temporal.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, "", "", nil, err
+	}
+	hostPort, uiPort, dbFile := devTemporalHostPort, devTemporalUIPort, filepath.Join(cfg.DataDir, "temporal.db")
+	if opts.Ephemeral {
+		hostPort, uiPort, dbFile = "", "", ""
+	}
+	sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	logger.Info("starting temporal dev server", "cli", cli, "log", logFile.Name())
+	srv, err := testsuite.StartDevServer(sctx, testsuite.DevServerOptions{
+		ExistingPath: cli,
+		ClientOptions: &client.Options{HostPort: hostPort, Namespace: cfg.TemporalNamespace,
+			Logger: tlog.NewStructuredLogger(logger.With("component", "temporal"))},
+		DBFilename:       dbFile,
+		EnableUI:         opts.TemporalUI,
+		UIPort:           uiPort,
+		LogLevel:         "warn",
+		SearchAttributes: workflows.SearchAttributes(),
+		// Temporal's own CI speeds its SQLite store up the same way.
+		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
+		Stdout:    logFile, Stderr: logFile,
+	})
+	if err != nil {
+		logFile.Close()
+		return nil, "", "", nil, fmt.Errorf("start temporal dev server (log in %s): %w", logFile.Name(), err)
+	}
+	uiURL := ""
+	if opts.TemporalUI {
+		host, _, _ := net.SplitHostPort(srv.FrontendHostPort())
+		uiURL = "http://" + net.JoinHostPort(host, uiPort)
+	}
+	stop := func() {
+		srv.Client().Close()
+		if err := srv.Stop(); err != nil {
+			logger.Warn("temporal dev server stop", "error", err)
+		}
+		logFile.Close()
+	}
+	return srv.Client(), srv.FrontendHostPort(), uiURL, stop, nil
+}
+
+// temporalCLI finds the Temporal CLI: CROSSDOCK_TEMPORAL_CLI, then ./bin
+// (where `make` installs it), then PATH.
+func temporalCLI(cfg Config) (string, error) {
+	if cfg.TemporalCLI != "" {
+		return cfg.TemporalCLI, nil
+	}
+	if p, err := filepath.Abs(filepath.Join("bin", "temporal")); err == nil {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("temporal"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("temporal CLI not found: run `make bin/temporal` (or `make run`), " +
+		"set CROSSDOCK_TEMPORAL_CLI, or set TEMPORAL_ADDRESS to use a running cluster")
+}
+
+// ensureDemoMerchant creates m_demo, or gives it a fresh key, and returns
+// the key (keys are stored hashed, so an old one cannot be shown again).
+func ensureDemoMerchant(ctx context.Context, st *store.Store) (string, error) {
+	key, err := store.NewAPIKey()
+	if err != nil {
+		return "", err
+	}
+	err = st.CreateMerchant(ctx, logistics.Merchant{ID: demoMerchantID, Name: demoMerchantName}, store.HashAPIKey(key))
+	if logistics.ErrorCode(err) == logistics.CodeConflict {
+		err = st.RotateMerchantKey(ctx, demoMerchantID, store.HashAPIKey(key))
+	}
+	if err != nil {
+		return "", fmt.Errorf("demo merchant: %w", err)
+	}
+	return key, nil
+}
+
+// newAPIHandler wires the HTTP API with one Prometheus registry.
+func newAPIHandler(cfg Config, st *store.Store, tc client.Client, cr *carriers.Registry, wr *warehouses.Registry, logger *slog.Logger) (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := api.New(api.Config{
+		Store: st, Temporal: tc, Carriers: cr, Warehouses: wr,
+		OrderWebhookSecrets: cfg.OrderWebhookSecret, OpsToken: cfg.OpsToken, MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger: logger, Metrics: reg, Gatherer: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return srv.Handler(), nil
+}
+
+func printBanner(w io.Writer, info stackInfo) {
+	demo := "go run ./cmd/crossdock"
+	if _, err := os.Stat(filepath.Join("bin", "crossdock")); err == nil {
+		demo = "./bin/crossdock"
+	}
+	fmt.Fprintf(w, `
+Crossdock is running.
+
+  API               %s   (OpenAPI: %s/openapi.json)
+  Temporal UI       %s
+  Temporal          %s
+  Sandbox network   %s
+
+  Demo merchant     %s
+  Demo API key      %s
+  Order webhook     %s
+  Ops token         %s
+
+Send a signed demo order (it travels warehouse -> carrier -> customs -> doorstep in accelerated time):
+
+  %s demo order --api %s --secret %s
+
+Then follow it:
+
+  curl -s -H 'Authorization: Bearer %s' %s/v1/orders/<order_id>
+  curl -s -H 'Authorization: Bearer %s' %s/v1/orders/<order_id>/tracking
+
+Press Ctrl-C to stop everything.
+`, info.APIURL, info.APIURL, orNone(info.TemporalUIURL), info.TemporalHostPort, info.SandboxURL,
+		demoMerchantID, info.DemoAPIKey, info.OrderWebhookSecret, info.OpsToken,
+		demo, info.APIURL, info.OrderWebhookSecret,
+		info.DemoAPIKey, info.APIURL, info.DemoAPIKey, info.APIURL)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(TEMPORAL_ADDRESS is set: use that cluster's UI)"
+	}
+	return s
+}

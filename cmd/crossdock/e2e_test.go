@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/crossdock/crossdock/logistics"
+)
+
+// temporalCLIForTest finds the Temporal CLI that `make test` builds. Without
+// it the test skips, except under CI=true, where it fails.
+func temporalCLIForTest(t *testing.T) string {
+	t.Helper()
+	candidates := []string{os.Getenv("CROSSDOCK_TEMPORAL_CLI"), filepath.Join("..", "..", "bin", "temporal")}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if abs, err := filepath.Abs(c); err == nil {
+			if _, err := os.Stat(abs); err == nil {
+				return abs
+			}
+		}
+	}
+	msg := "Temporal CLI not found: run `make test` (it builds bin/temporal) or set CROSSDOCK_TEMPORAL_CLI"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// TestEndToEnd runs `crossdock dev` for real (Temporal dev server, worker,
+// API, sandbox network, embedded SQLite), sends signed orders as the order
+// service would and follows them to delivered through the merchant API.
+// CROSSDOCK_SOAK_ORDERS raises the number of orders (make soak).
+func TestEndToEnd(t *testing.T) {
+	cli := temporalCLIForTest(t)
+	orders := 3
+	if n, err := strconv.Atoi(os.Getenv("CROSSDOCK_SOAK_ORDERS")); err == nil && n > 0 {
+		orders = n
+	}
+	for _, k := range []string{"TEMPORAL_ADDRESS", "CROSSDOCK_DATABASE_URL", "CROSSDOCK_ORDER_WEBHOOK_SECRET",
+		"CROSSDOCK_SANDBOX_WEBHOOK_SECRET", "CROSSDOCK_OPS_TOKEN"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("CROSSDOCK_DATA_DIR", t.TempDir())
+	t.Setenv("CROSSDOCK_TEMPORAL_CLI", cli)
+	t.Setenv("CROSSDOCK_SANDBOX_SPEEDUP", "100000")
+	t.Setenv("CROSSDOCK_POLL_INTERVAL", "1s")
+	cfg, err := loadConfig()
+	require.NoError(t, err)
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	ready := make(chan stackInfo, 1)
+	done := make(chan error, 1)
+	go func() { done <- runStack(ctx, cfg, stackOptions{Logger: logger, Ephemeral: true, Ready: ready}) }()
+	var info stackInfo
+	select {
+	case info = <-ready:
+	case err := <-done:
+		t.Fatalf("stack stopped before it was ready: %v", err)
+	case <-time.After(3 * time.Minute):
+		t.Fatal("stack not ready within 3 minutes")
+	}
+	webhookURL := info.APIURL + "/v1/webhooks/orders"
+
+	t.Run("bad signature is refused and writes nothing", func(t *testing.T) {
+		body, _ := json.Marshal(demoOrder(demoMerchantID, "E2E-BADSIG", "wh_szx", "GB"))
+		other, err := newSecret()
+		require.NoError(t, err)
+		status, _, err := sendSigned(ctx, webhookURL, other, body)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusUnauthorized, status)
+		assertNoOrder(t, info, "E2E-BADSIG")
+	})
+
+	t.Run("malformed order answers 422 with field details and writes nothing", func(t *testing.T) {
+		o := demoOrder(demoMerchantID, "E2E-BAD", "wh_szx", "Britain")
+		o["data"].(map[string]any)["items"].([]map[string]any)[0]["hs_code"] = "61"
+		body, _ := json.Marshal(o)
+		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusUnprocessableEntity, status)
+		assert.Contains(t, answer, `"invalid_request"`)
+		assert.Contains(t, answer, "data.ship_to.country")
+		assert.Contains(t, answer, "data.items[0].hs_code")
+		assertNoOrder(t, info, "E2E-BAD")
+	})
+
+	ids := make([]string, orders)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("E2E-%04d", i+1)
+		country := []string{"GB", "DE", "US", "AU", "FR"}[i%5]
+		body, _ := json.Marshal(demoOrder(demoMerchantID, ids[i], "wh_szx", country))
+		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, status, answer)
+		assert.Contains(t, answer, `"workflow_id":"order/m_demo/`+ids[i]+`"`)
+	}
+
+	deadline := time.Now().Add(time.Duration(90+orders) * time.Second)
+	for _, id := range ids {
+		var order struct {
+			Stage     string `json:"stage"`
+			Stuck     bool   `json:"stuck"`
+			Reason    string `json:"stuck_reason"`
+			Shipments []struct {
+				Status         string `json:"status"`
+				TrackingNumber string `json:"tracking_number"`
+			} `json:"shipments"`
+			Customs *struct {
+				Regime string `json:"regime"`
+			} `json:"customs"`
+		}
+		for {
+			status, body := merchantGet(t, info, "/v1/orders/"+id)
+			if status == http.StatusOK {
+				require.NoError(t, json.Unmarshal(body, &order))
+				if order.Stage == string(logistics.StageDelivered) {
+					break
+				}
+				require.False(t, order.Stuck, "order %s stuck: %s", id, order.Reason)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("order %s did not reach delivered in time; last answer %d %s", id, status, body)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		require.Len(t, order.Shipments, 1)
+		assert.Equal(t, "delivered", order.Shipments[0].Status)
+		require.NotNil(t, order.Customs, "the customs decision is recorded with the order")
+		assert.NotEmpty(t, order.Customs.Regime)
+
+		status, body := merchantGet(t, info, "/v1/orders/"+id+"/tracking")
+		require.Equal(t, http.StatusOK, status, string(body))
+		var tracking struct {
+			Status string `json:"status"`
+			Events []struct {
+				Status string `json:"status"`
+			} `json:"events"`
+		}
+		require.NoError(t, json.Unmarshal(body, &tracking))
+		assert.Equal(t, "delivered", tracking.Status)
+		assert.GreaterOrEqual(t, len(tracking.Events), 4, "the timeline holds every scan")
+	}
+
+	tc, err := client.Dial(client.Options{HostPort: info.TemporalHostPort, Logger: nopTemporalLogger{}})
+	require.NoError(t, err)
+	defer tc.Close()
+	wfID := logistics.OrderWorkflowID(demoMerchantID, ids[0])
+	desc, err := tc.DescribeWorkflowExecution(ctx, wfID, "")
+	require.NoError(t, err)
+	assert.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.WorkflowExecutionInfo.Status)
+	fields := desc.WorkflowExecutionInfo.SearchAttributes.GetIndexedFields()
+	for _, name := range []string{logistics.SearchMerchant, logistics.SearchStage, logistics.SearchLane, logistics.SearchCarrier} {
+		assert.Contains(t, fields, name, "search attribute %s is set", name)
+	}
+	assert.Contains(t, string(fields[logistics.SearchStage].GetData()), "delivered")
+
+	if dir := os.Getenv("CROSSDOCK_RECORD_HISTORY"); dir != "" {
+		recordHistory(t, tc, wfID, filepath.Join(dir, "order_delivered.json"))
+		recordHistory(t, tc, logistics.ShipmentWorkflowID(demoMerchantID, ids[0], 1), filepath.Join(dir, "shipment_delivered.json"))
+	}
+
+	stop()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "dev stack stops cleanly")
+	case <-time.After(time.Minute):
+		t.Fatal("dev stack did not stop within a minute")
+	}
+}
+
+func merchantGet(t *testing.T, info stackInfo, path string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, info.APIURL+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+info.DemoAPIKey)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, body
+}
+
+func assertNoOrder(t *testing.T, info stackInfo, id string) {
+	t.Helper()
+	time.Sleep(500 * time.Millisecond) // would-be writes have had time to land
+	status, body := merchantGet(t, info, "/v1/orders/"+id)
+	assert.Equal(t, http.StatusNotFound, status, string(body))
+}
+
+// recordHistory saves a workflow's history for the replay tests.
+func recordHistory(t *testing.T, tc client.Client, workflowID, path string) {
+	t.Helper()
+	it := tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var h historypb.History
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	t.Logf("recorded %d events of %s to %s", len(h.Events), workflowID, path)
+}
+
+// nopTemporalLogger keeps the SDK quiet in tests.
+type nopTemporalLogger struct{}
+
+func (nopTemporalLogger) Debug(string, ...any) {}
+func (nopTemporalLogger) Info(string, ...any)  {}
+func (nopTemporalLogger) Warn(string, ...any)  {}
+func (nopTemporalLogger) Error(string, ...any) {}
+

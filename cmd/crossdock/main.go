@@ -1,0 +1,295 @@
+// Command crossdock is Crossdock's one binary: the API, the worker, the
+// sandbox carrier network, migrations, merchant administration, and `dev`,
+// which runs all of it on one machine for a newcomer.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCommand().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "crossdock:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "crossdock",
+		Short:         "Cross-border logistics orchestration",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newDevCommand(), newAPICommand(), newWorkerCommand(), newSandboxCommand(),
+		newMigrateCommand(), newMerchantCommand(), newDemoCommand(), newVersionCommand())
+	return root
+}
+
+func newVersionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), "crossdock", version)
+			return err
+		},
+	}
+}
+
+func newAPICommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "api",
+		Short: "Serve the HTTP API (webhooks, merchant API, ops, health)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			if len(cfg.OrderWebhookSecret) == 0 {
+				return errors.New("CROSSDOCK_ORDER_WEBHOOK_SECRET: required for crossdock api")
+			}
+			logger := newLogger(cfg)
+			ctx := cmd.Context()
+			st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			tc, err := dialTemporal(ctx, cfg, cfg.TemporalAddress, logger)
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			cr, wr, err := registries(cfg)
+			if err != nil {
+				return err
+			}
+			h, err := newAPIHandler(cfg, st, tc, cr, wr, logger)
+			if err != nil {
+				return err
+			}
+			return serveHTTP(ctx, "api", cfg.HTTPAddr, h, cfg.ShutdownTimeout, logger)
+		},
+	}
+}
+
+func newWorkerCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run the Temporal worker (workflows and activities)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			logger := newLogger(cfg)
+			ctx := cmd.Context()
+			st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			tc, err := dialTemporal(ctx, cfg, cfg.TemporalAddress, logger)
+			if err != nil {
+				return err
+			}
+			defer tc.Close()
+			cr, wr, err := registries(cfg)
+			if err != nil {
+				return err
+			}
+			acts, err := newActivities(cfg, st, cr, wr)
+			if err != nil {
+				return err
+			}
+			return runWorker(ctx, tc, acts, logger)
+		},
+	}
+}
+
+func newSandboxCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "sandbox",
+		Short: "Serve the emulated carrier and warehouse network",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig()
+			if err != nil {
+				return err
+			}
+			logger := newLogger(cfg)
+			h, closeSandbox, err := sandboxHandler(cfg, logger)
+			if err != nil {
+				return err
+			}
+			defer closeSandbox()
+			return serveHTTP(cmd.Context(), "sandbox", cfg.SandboxAddr, h, cfg.ShutdownTimeout, logger)
+		},
+	}
+}
+
+func newMigrateCommand() *cobra.Command {
+	migrate := &cobra.Command{Use: "migrate", Short: "Apply or show database migrations"}
+	open := func(cmd *cobra.Command) (*store.Store, error) {
+		cfg, err := loadConfig()
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("CROSSDOCK_DATA_DIR: %w", err)
+		}
+		return store.Open(cmd.Context(), cfg.DatabaseURL, cfg.DataDir)
+	}
+	migrate.AddCommand(&cobra.Command{
+		Use:   "up",
+		Short: "Apply every pending migration",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.Migrate(cmd.Context()); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintln(cmd.OutOrStdout(), "migrations applied")
+			return err
+		},
+	}, &cobra.Command{
+		Use:   "status",
+		Short: "List migrations and whether each is applied",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return st.MigrationStatus(cmd.Context(), cmd.OutOrStdout())
+		},
+	})
+	return migrate
+}
+
+func newMerchantCommand() *cobra.Command {
+	merchant := &cobra.Command{Use: "merchant", Short: "Administer merchants"}
+	var id, name string
+	var asJSON bool
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a merchant and print its API key (shown once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				key, err := createMerchant(ctx, st, id, name)
+				if err != nil {
+					return err
+				}
+				return printKey(cmd, asJSON, id, key)
+			})
+		},
+	}
+	create.Flags().StringVar(&id, "id", "", "merchant id, e.g. m_acme (required)")
+	create.Flags().StringVar(&name, "name", "", "display name (required)")
+	create.Flags().BoolVar(&asJSON, "json", false, "print {\"merchant_id\", \"api_key\"} as JSON")
+	_ = create.MarkFlagRequired("id")
+	_ = create.MarkFlagRequired("name")
+
+	var rotateID string
+	var rotateJSON bool
+	rotate := &cobra.Command{
+		Use:   "rotate-key",
+		Short: "Replace a merchant's API key and print the new one (the old key stops working)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(ctx context.Context, st *store.Store) error {
+				key, err := store.NewAPIKey()
+				if err != nil {
+					return err
+				}
+				if err := st.RotateMerchantKey(ctx, rotateID, store.HashAPIKey(key)); err != nil {
+					return fmt.Errorf("rotate key of %s: %w", rotateID, err)
+				}
+				return printKey(cmd, rotateJSON, rotateID, key)
+			})
+		},
+	}
+	rotate.Flags().StringVar(&rotateID, "id", "", "merchant id (required)")
+	rotate.Flags().BoolVar(&rotateJSON, "json", false, "print JSON")
+	_ = rotate.MarkFlagRequired("id")
+	merchant.AddCommand(create, rotate)
+	return merchant
+}
+
+// createMerchant validates and stores a new merchant, returning its API key.
+func createMerchant(ctx context.Context, st *store.Store, id, name string) (string, error) {
+	if !logistics.ValidID(id) {
+		return "", fmt.Errorf("--id: %q must be 1-64 letters, digits or _.:-", id)
+	}
+	if name == "" {
+		return "", errors.New("--name: must not be empty")
+	}
+	key, err := store.NewAPIKey()
+	if err != nil {
+		return "", err
+	}
+	if err := st.CreateMerchant(ctx, logistics.Merchant{ID: id, Name: name}, store.HashAPIKey(key)); err != nil {
+		return "", fmt.Errorf("create merchant %s: %w", id, err)
+	}
+	return key, nil
+}
+
+func printKey(cmd *cobra.Command, asJSON bool, id, key string) error {
+	if asJSON {
+		return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]string{"merchant_id": id, "api_key": key})
+	}
+	_, err := fmt.Fprintf(cmd.OutOrStdout(), "merchant %s\napi key   %s   (shown once: store it now)\n", id, key)
+	return err
+}
+
+// withStore opens and migrates the configured store for an admin command.
+func withStore(cmd *cobra.Command, fn func(context.Context, *store.Store) error) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("CROSSDOCK_DATA_DIR: %w", err)
+	}
+	ctx := cmd.Context()
+	st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	return fn(ctx, st)
+}
+
+// group runs the long-lived parts of a process; when one fails or ctx ends,
+// the others are asked to stop and Wait returns the first error.
+func group(ctx context.Context) (*errgroup.Group, context.Context) { return errgroup.WithContext(ctx) }

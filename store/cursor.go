@@ -1,0 +1,56 @@
+package store
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Cursor kinds, so a cursor of one list is refused by another.
+const (
+	cursorShipments   = "s"
+	cursorStuckOrders = "o"
+)
+
+// cursor is the sort key of the last row of a page. Clients see it only as
+// opaque base64url text; its layout may change between releases.
+type cursor struct {
+	Kind       string    `json:"k"`
+	UpdatedAt  time.Time `json:"u"`
+	MerchantID string    `json:"m,omitempty"`
+	OrderID    string    `json:"o"`
+	Number     int       `json:"n,omitempty"`
+}
+
+func encodeCursor(c cursor) string {
+	c.UpdatedAt = c.UpdatedAt.UTC()
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic("store: encode cursor: " + err.Error()) // a struct of strings, ints and a UTC time always encodes
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+var errBadCursor = errors.New("invalid cursor")
+
+func decodeCursor(text, kind string) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(text)
+	if err != nil {
+		return cursor{}, errBadCursor
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var c cursor
+	if err := dec.Decode(&c); err != nil || dec.More() {
+		return cursor{}, errBadCursor
+	}
+	if c.Kind != kind || c.UpdatedAt.IsZero() || c.OrderID == "" {
+		return cursor{}, errBadCursor
+	}
+	if kind == cursorStuckOrders && c.MerchantID == "" {
+		return cursor{}, errBadCursor
+	}
+	return c, nil
+}

@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/crossdock/crossdock/logistics"
+)
+
+// Webhook sources and the event type OrderCreatedBefore looks for.
+const (
+	WebhookSourceOrders = "orders"
+	eventOrderCreated   = logistics.SignalOrderCreated
+)
+
+// FindWebhook returns the record of the webhook (source, id) and true, or
+// false if it was never recorded.
+func (s *Store) FindWebhook(ctx context.Context, source, id string) (WebhookRecord, bool, error) {
+	var row webhookRow
+	err := s.db.WithContext(ctx).Where("source = ? AND webhook_id = ?", source, id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return WebhookRecord{}, false, nil
+	}
+	if err != nil {
+		return WebhookRecord{}, false, fmt.Errorf("find webhook %s/%s: %w", source, id, err)
+	}
+	return row.toDomain(), true, nil
+}
+
+// RecordWebhook records the answer given to webhook (rec.Source, rec.ID)
+// unless one is already recorded. The first answer wins, even between
+// concurrent deliveries: it returns the stored record and whether this call
+// inserted it, so a redelivery replays the first answer. A zero CreatedAt is
+// set to now.
+func (s *Store) RecordWebhook(ctx context.Context, rec WebhookRecord) (first WebhookRecord, inserted bool, err error) {
+	if rec.Source == "" || rec.ID == "" {
+		return WebhookRecord{}, false, logistics.Errorf(logistics.CodeInvalid, "a webhook record needs a source and an id")
+	}
+	row := webhookFromDomain(rec)
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return WebhookRecord{}, false, fmt.Errorf("record webhook %s/%s: %w", rec.Source, rec.ID, res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return row.toDomain(), true, nil
+	}
+	existing, found, err := s.FindWebhook(ctx, rec.Source, rec.ID)
+	if err != nil {
+		return WebhookRecord{}, false, err
+	}
+	if !found {
+		// The conflicting row vanished between the two statements; nothing
+		// deletes webhook records, so this is a bug worth surfacing.
+		return WebhookRecord{}, false, fmt.Errorf("record webhook %s/%s: conflicting record not found", rec.Source, rec.ID)
+	}
+	return existing, false, nil
+}
+
+// OrderCreatedBefore reports whether an order.created webhook for the order
+// was already accepted (recorded from source "orders" with a 2xx answer), so
+// a second order.created under another webhook-id starts nothing. A recorded
+// rejection (say a 422) does not count: the order was never created.
+func (s *Store) OrderCreatedBefore(ctx context.Context, merchantID, orderID string) (bool, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&webhookRow{}).
+		Where("source = ? AND event_type = ? AND merchant_id = ? AND order_id = ? AND status_code BETWEEN 200 AND 299",
+			WebhookSourceOrders, eventOrderCreated, merchantID, orderID).
+		Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("check earlier order.created for %s/%s: %w", merchantID, orderID, err)
+	}
+	return n > 0, nil
+}

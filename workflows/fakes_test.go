@@ -1,0 +1,187 @@
+package workflows_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/crossdock/crossdock/activities"
+	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/customs"
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+	"github.com/crossdock/crossdock/warehouses"
+)
+
+// fakeStore records every projection write in memory.
+type fakeStore struct {
+	mu        sync.Mutex
+	orders    []store.OrderRecord
+	shipments []store.ShipmentRecord
+	customs   []logistics.CustomsDecision
+	events    map[string]bool
+}
+
+var _ activities.Store = (*fakeStore)(nil)
+
+func (s *fakeStore) SaveOrder(_ context.Context, rec store.OrderRecord) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.orders = append(s.orders, rec)
+	return true, nil
+}
+
+func (s *fakeStore) SaveShipment(_ context.Context, rec store.ShipmentRecord) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.shipments = append(s.shipments, rec)
+	return true, nil
+}
+
+func (s *fakeStore) SaveCustomsDecision(_ context.Context, _, _ string, d logistics.CustomsDecision, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.customs = append(s.customs, d)
+	return nil
+}
+
+func (s *fakeStore) AddTrackingEvents(_ context.Context, _, _ string, _ int, events []logistics.TrackingEvent) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.events == nil {
+		s.events = map[string]bool{}
+	}
+	n := 0
+	for _, e := range events {
+		if !s.events[e.DedupKey()] {
+			s.events[e.DedupKey()] = true
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *fakeStore) stages() []logistics.Stage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []logistics.Stage
+	for _, o := range s.orders {
+		if len(out) == 0 || out[len(out)-1] != o.Stage {
+			out = append(out, o.Stage)
+		}
+	}
+	return out
+}
+
+func (s *fakeStore) lastOrder() store.OrderRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.orders[len(s.orders)-1]
+}
+
+// fakeCarrier books on one channel; refuse makes it refuse every booking.
+type fakeCarrier struct {
+	code     string
+	days     int
+	tracking logistics.TrackingMode
+	refuse   bool
+
+	mu       sync.Mutex
+	bookings map[string]string // idempotency key -> tracking number
+	journey  []logistics.TrackingEvent
+	polls    int
+}
+
+var (
+	_ carriers.Carrier = (*fakeCarrier)(nil)
+	_ carriers.Tracker = (*fakeCarrier)(nil)
+)
+
+func (c *fakeCarrier) Code() string { return c.code }
+
+func (c *fakeCarrier) Channels() []logistics.Channel {
+	return []logistics.Channel{{Carrier: c.code, Service: "std", Type: logistics.ChannelCourier,
+		Destinations: []string{"*"}, EstimatedDays: c.days,
+		Capabilities: logistics.Capabilities{Label: logistics.LabelAPI, Tracking: c.tracking,
+			Customs: logistics.CustomsElectronic, LastMile: logistics.LastMileOwn, DDP: true, MaxWeightGrams: 30000}}}
+}
+
+func (c *fakeCarrier) Book(_ context.Context, req carriers.BookRequest) (carriers.Booking, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refuse {
+		return carriers.Booking{}, fmt.Errorf("%w: destination not served", carriers.ErrRefused)
+	}
+	if c.bookings == nil {
+		c.bookings = map[string]string{}
+	}
+	tn, ok := c.bookings[req.IdempotencyKey]
+	if !ok {
+		tn = fmt.Sprintf("%s-%d", c.code, len(c.bookings)+1)
+		c.bookings[req.IdempotencyKey] = tn
+	}
+	return carriers.Booking{TrackingNumber: tn, LabelURL: "http://labels.invalid/" + tn}, nil
+}
+
+// Track reveals one more event of the journey per poll.
+func (c *fakeCarrier) Track(_ context.Context, tn string) ([]logistics.TrackingEvent, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.polls++
+	n := min(c.polls, len(c.journey))
+	out := append([]logistics.TrackingEvent(nil), c.journey[:n]...)
+	for i := range out {
+		out[i].TrackingNumber, out[i].Source = tn, logistics.SourcePoll
+	}
+	return out, nil
+}
+
+func (c *fakeCarrier) bookingCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.bookings)
+}
+
+// fakeWarehouse records pick requests.
+type fakeWarehouse struct {
+	mu    sync.Mutex
+	picks []string
+}
+
+var _ warehouses.Warehouse = (*fakeWarehouse)(nil)
+
+func (w *fakeWarehouse) ID() string { return "wh_szx" }
+
+func (w *fakeWarehouse) Address() logistics.Address {
+	return logistics.Address{Name: "SZX", Line1: "1 Dock Road", City: "Shenzhen", Country: "CN"}
+}
+
+func (w *fakeWarehouse) RequestPick(_ context.Context, req warehouses.PickRequest) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.picks = append(w.picks, req.IdempotencyKey)
+	return nil
+}
+
+func (w *fakeWarehouse) ParseWebhook(http.Header, []byte) (logistics.WarehouseEvent, error) {
+	return logistics.WarehouseEvent{}, warehouses.ErrBadSignature
+}
+
+func (w *fakeWarehouse) pickKeys() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.picks...)
+}
+
+// fakeCustoms returns a fixed decision.
+type fakeCustoms struct{ blocked bool }
+
+func (f fakeCustoms) Decide(in customs.Input) (logistics.CustomsDecision, error) {
+	d := logistics.CustomsDecision{Regime: "uk_low_value", Incoterm: in.Incoterm, RulesAsOf: in.Date.Format("2006-01-02")}
+	if f.blocked {
+		d.Blocked, d.BlockReasons = true, []string{"denied_party_match"}
+	}
+	return d, nil
+}

@@ -1,0 +1,60 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/crossdock/crossdock/logistics"
+)
+
+// Retry policies per integration. Store writes retry until the database is
+// back (a projection must never be dropped); outside integrations retry a
+// bounded number of times, after which the order is marked stuck for ops.
+var (
+	storeOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute},
+	}
+	carrierOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 2 * time.Minute, MaximumAttempts: 8},
+	}
+	warehouseOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 2 * time.Minute, MaximumAttempts: 8},
+	}
+	pollOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 30 * time.Second, MaximumAttempts: 4},
+	}
+	localOptions = workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	}
+)
+
+// Search attribute keys (registered by the dev server and docker-compose).
+var (
+	saMerchant       = temporal.NewSearchAttributeKeyKeyword(logistics.SearchMerchant)
+	saStage          = temporal.NewSearchAttributeKeyKeyword(logistics.SearchStage)
+	saCarrier        = temporal.NewSearchAttributeKeyKeyword(logistics.SearchCarrier)
+	saLane           = temporal.NewSearchAttributeKeyKeyword(logistics.SearchLane)
+	saStuck          = temporal.NewSearchAttributeKeyBool(logistics.SearchStuck)
+	saStuckReason    = temporal.NewSearchAttributeKeyString(logistics.SearchStuckReason)
+	saActionRequired = temporal.NewSearchAttributeKeyBool(logistics.SearchActionRequired)
+)
+
+// SearchAttributes lists every search attribute the workflows set, so the
+// dev server and tests register exactly these.
+func SearchAttributes() temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		saMerchant.ValueSet(""), saStage.ValueSet(""), saCarrier.ValueSet(""), saLane.ValueSet(""),
+		saStuck.ValueSet(false), saStuckReason.ValueSet(""), saActionRequired.ValueSet(false),
+	)
+}

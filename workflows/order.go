@@ -1,0 +1,562 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/crossdock/crossdock/activities"
+	"github.com/crossdock/crossdock/logistics"
+)
+
+// intakeWait is how long a workflow started by an early cancel or address
+// update waits for its order.created before giving up.
+const intakeWait = 7 * 24 * time.Hour
+
+// signalShipmentProgress is sent by a shipment workflow to its order
+// workflow whenever the shipment's status or phase changes.
+const signalShipmentProgress = "shipment.progress"
+
+// ShipmentProgress is the payload of shipment.progress.
+type ShipmentProgress struct {
+	Number         int              `json:"number"`
+	Carrier        string           `json:"carrier"`
+	TrackingNumber string           `json:"tracking_number"`
+	Status         logistics.Status `json:"status"`
+	Phase          logistics.Phase  `json:"phase"`
+}
+
+// OrderStatus answers the "status" query: live detail for ops and the API.
+type OrderStatus struct {
+	Stage          logistics.Stage `json:"stage"`
+	Stuck          bool            `json:"stuck"`
+	StuckReason    string          `json:"stuck_reason"`
+	ActionRequired bool            `json:"action_required"`
+	Version        int64           `json:"version"`
+}
+
+var errCancelled = errors.New("order cancelled")
+
+type opsRequest struct {
+	name   string
+	action logistics.OpsAction
+}
+
+// orderWorkflow is one order's state; its methods are the stages.
+type orderWorkflow struct {
+	in       logistics.OrderWorkflowInput
+	id       string
+	settings activities.Settings
+
+	created   bool
+	createdAt time.Time
+	order     logistics.Order
+	seen      map[string]bool
+
+	cancel    *logistics.OrderCancelled
+	addresses []logistics.AddressUpdated
+	packed    *logistics.WarehouseEvent
+	ops       []opsRequest
+	preferred string // carrier ops asked for with ops.switch_carrier
+
+	stage          logistics.Stage
+	stuck          bool
+	stuckReason    string
+	actionRequired bool
+	version        int64
+
+	origin    logistics.Address
+	parcels   []logistics.Parcel
+	plan      activities.PlanChannelsResult
+	customs   logistics.CustomsDecision
+	shipments []logistics.Shipment
+	progress  map[int]ShipmentProgress
+	finished  map[int]bool
+	changed   bool
+}
+
+// OrderWorkflow drives one order from intake to a terminal stage. It is
+// started (or signalled) by the API with SignalWithStart, so the first
+// signal may be a cancel or an address update that precedes the create:
+// those are held until the create arrives.
+func OrderWorkflow(ctx workflow.Context, in logistics.OrderWorkflowInput) error {
+	w := &orderWorkflow{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		seen: map[string]bool{}, progress: map[int]ShipmentProgress{}, finished: map[int]bool{}}
+	if err := w.setup(ctx); err != nil {
+		return err
+	}
+	return w.run(ctx)
+}
+
+func (w *orderWorkflow) setup(ctx workflow.Context) error {
+	log := workflow.GetLogger(ctx)
+	receive(ctx, logistics.SignalOrderCreated, func(s logistics.OrderCreated) {
+		if w.once(s.WebhookID) && !w.created {
+			w.created, w.order, w.createdAt = true, s.Order, workflow.Now(ctx)
+		}
+	})
+	receive(ctx, logistics.SignalOrderCancelled, func(s logistics.OrderCancelled) {
+		if w.once(s.WebhookID) && w.cancel == nil {
+			w.cancel = &s
+		}
+	})
+	receive(ctx, logistics.SignalAddressUpdated, func(s logistics.AddressUpdated) {
+		if w.once(s.WebhookID) {
+			w.addresses = append(w.addresses, s)
+		}
+	})
+	receive(ctx, logistics.SignalWarehouseEvent, func(e logistics.WarehouseEvent) {
+		if w.once("warehouse:"+e.ID) && w.stage == logistics.StagePicking {
+			w.packed = &e
+		} else {
+			log.Info("warehouse event ignored", "event_id", e.ID, "type", string(e.Type), "stage", string(w.stage))
+		}
+	})
+	receive(ctx, signalShipmentProgress, func(p ShipmentProgress) {
+		w.progress[p.Number] = p
+		w.changed = true
+	})
+	for _, name := range []string{logistics.SignalOpsRetry, logistics.SignalOpsSkip, logistics.SignalOpsSwitchCarrier} {
+		receive(ctx, name, func(act logistics.OpsAction) {
+			if name == logistics.SignalOpsSwitchCarrier && act.Carrier != "" {
+				w.preferred = act.Carrier
+			}
+			if !w.stuck {
+				log.Info("ops signal ignored: order is not stuck", "signal", name, "actor", act.Actor)
+				return
+			}
+			w.ops = append(w.ops, opsRequest{name: name, action: act})
+		})
+	}
+	receive(ctx, logistics.SignalOpsCancel, func(act logistics.OpsAction) {
+		if w.cancel == nil {
+			w.cancel = &logistics.OrderCancelled{Reason: strings.TrimSpace("cancelled by ops " + act.Actor + ": " + act.Note)}
+		}
+	})
+	return workflow.SetQueryHandler(ctx, logistics.QueryStatus, func() (OrderStatus, error) {
+		return OrderStatus{Stage: w.stage, Stuck: w.stuck, StuckReason: w.stuckReason,
+			ActionRequired: w.actionRequired, Version: w.version}, nil
+	})
+}
+
+// receive runs handler for every signal on the named channel, in order.
+func receive[T any](ctx workflow.Context, name string, handler func(T)) {
+	ch := workflow.GetSignalChannel(ctx, name)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var v T
+			ch.Receive(ctx, &v)
+			handler(v)
+		}
+	})
+}
+
+// once reports whether a webhook id is seen for the first time; redelivered
+// signals are no-ops. Empty ids (internal senders) always pass.
+func (w *orderWorkflow) once(id string) bool {
+	if id == "" {
+		return true
+	}
+	if w.seen[id] {
+		return false
+	}
+	w.seen[id] = true
+	return true
+}
+
+func (w *orderWorkflow) run(ctx workflow.Context) error {
+	ok, err := workflow.AwaitWithTimeout(ctx, intakeWait, func() bool { return w.created })
+	if err != nil {
+		return err
+	}
+	if !ok {
+		workflow.GetLogger(ctx).Warn("no order.created arrived; closing", "merchant_id", w.in.MerchantID, "order_id", w.in.OrderID)
+		return nil
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, localOptions)
+	if err := workflow.ExecuteLocalActivity(lctx, activities.NameSettings).Get(ctx, &w.settings); err != nil {
+		return fmt.Errorf("read settings: %w", err)
+	}
+	if err := w.enter(ctx, logistics.StageReceived); err != nil {
+		return err
+	}
+	for _, stage := range []func(workflow.Context) error{w.screening, w.picking, w.booking, w.following} {
+		err := stage(ctx)
+		if errors.Is(err, errCancelled) {
+			return w.finishCancelled(ctx)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// screening decides customs and checks that some channel can carry the order.
+func (w *orderWorkflow) screening(ctx workflow.Context) error {
+	if err := w.enter(ctx, logistics.StageScreening); err != nil {
+		return err
+	}
+	return w.untilDone(ctx, "screening", func(ctx workflow.Context) error {
+		w.applyAddressUpdates(ctx)
+		return w.screen(ctx)
+	})
+}
+
+func (w *orderWorkflow) screen(ctx workflow.Context) error {
+	lctx := workflow.WithLocalActivityOptions(ctx, localOptions)
+	if err := workflow.ExecuteLocalActivity(lctx, activities.NamePlanChannels, activities.PlanChannelsInput{
+		Order: w.order, Parcels: w.parcels}).Get(ctx, &w.plan); err != nil {
+		return err
+	}
+	w.origin = w.plan.Origin
+	if err := workflow.UpsertTypedSearchAttributes(ctx, saLane.ValueSet(logistics.Lane(w.origin.Country, w.order.ShipTo.Country))); err != nil {
+		return err
+	}
+	channelType := logistics.ChannelCourier
+	if len(w.plan.Options) > 0 {
+		channelType = w.plan.Options[0].Channel.Type
+	}
+	if err := workflow.ExecuteLocalActivity(lctx, activities.NameDecideCustoms, activities.DecideCustomsInput{
+		Order: w.order, ChannelType: channelType, Date: w.createdAt}).Get(ctx, &w.customs); err != nil {
+		return err
+	}
+	sctx := workflow.WithActivityOptions(ctx, storeOptions)
+	if err := workflow.ExecuteActivity(sctx, activities.NameSaveCustoms, activities.SaveCustomsInput{
+		MerchantID: w.order.MerchantID, OrderID: w.order.OrderID, Decision: w.customs, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
+		return err
+	}
+	if w.customs.Blocked {
+		return temporal.NewNonRetryableApplicationError("customs blocked: "+strings.Join(w.customs.BlockReasons, "; "), "Blocked", nil)
+	}
+	if len(w.plan.Options) == 0 {
+		reasons := make([]string, 0, len(w.plan.Rejected))
+		for _, r := range w.plan.Rejected {
+			reasons = append(reasons, r.Carrier+"/"+r.Service+": "+r.Reason)
+		}
+		return temporal.NewNonRetryableApplicationError("no eligible channel: "+strings.Join(reasons, "; "), "NoChannel", nil)
+	}
+	return nil
+}
+
+// picking asks the warehouse to pick and waits for its packed confirmation.
+func (w *orderWorkflow) picking(ctx workflow.Context) error {
+	if err := w.enter(ctx, logistics.StagePicking); err != nil {
+		return err
+	}
+	attempt := 0
+	return w.untilDone(ctx, "picking", func(ctx workflow.Context) error {
+		attempt++
+		w.packed = nil
+		actx := workflow.WithActivityOptions(ctx, warehouseOptions)
+		var res activities.RequestPickResult
+		if err := workflow.ExecuteActivity(actx, activities.NameRequestPick, activities.RequestPickInput{
+			Order: w.order, IdempotencyKey: fmt.Sprintf("%s/pick/%d", w.id, attempt)}).Get(ctx, &res); err != nil {
+			return err
+		}
+		ok, err := workflow.AwaitWithTimeout(ctx, w.settings.PickTimeout, func() bool { return w.packed != nil || w.cancel != nil })
+		switch {
+		case err != nil:
+			return err
+		case w.cancel != nil:
+			return errCancelled
+		case !ok:
+			return fmt.Errorf("warehouse %s did not confirm the pick within %s", w.order.WarehouseID, w.settings.PickTimeout)
+		case w.packed.Type != logistics.WarehousePacked || len(w.packed.Parcels) == 0:
+			return fmt.Errorf("warehouse %s reported %s: %s", w.order.WarehouseID, w.packed.Type, w.packed.Reason)
+		}
+		w.parcels = w.packed.Parcels
+		return nil
+	})
+}
+
+// booking books every parcel, falling back to the next eligible channel on
+// a carrier's hard refusal.
+func (w *orderWorkflow) booking(ctx workflow.Context) error {
+	if err := w.enter(ctx, logistics.StageBooking); err != nil {
+		return err
+	}
+	if w.applyAddressUpdates(ctx) {
+		if err := w.untilDone(ctx, "screening", w.screen); err != nil {
+			return err
+		}
+	}
+	for i, parcel := range w.parcels {
+		number := i + 1
+		err := w.untilDone(ctx, "booking", func(ctx workflow.Context) error {
+			sh, err := w.book(ctx, number, parcel)
+			if err == nil {
+				w.shipments = append(w.shipments, sh)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(w.shipments) == 0 {
+		return temporal.NewApplicationError("every parcel was skipped by ops; nothing to ship", "NothingShipped")
+	}
+	return workflow.UpsertTypedSearchAttributes(ctx, saCarrier.ValueSet(w.shipments[0].Carrier))
+}
+
+func (w *orderWorkflow) book(ctx workflow.Context, number int, parcel logistics.Parcel) (logistics.Shipment, error) {
+	lctx := workflow.WithLocalActivityOptions(ctx, localOptions)
+	if err := workflow.ExecuteLocalActivity(lctx, activities.NamePlanChannels, activities.PlanChannelsInput{
+		Order: w.order, Parcels: []logistics.Parcel{parcel}}).Get(ctx, &w.plan); err != nil {
+		return logistics.Shipment{}, err
+	}
+	// ops.switch_carrier: try the carrier ops chose first, keep the rest in rank order.
+	options := append(w.plan.Options[:0:0], w.plan.Options...)
+	sort.SliceStable(options, func(i, j int) bool {
+		return options[i].Channel.Carrier == w.preferred && options[j].Channel.Carrier != w.preferred
+	})
+	wfID := logistics.ShipmentWorkflowID(w.order.MerchantID, w.order.OrderID, number)
+	var refusals []string
+	for _, opt := range options {
+		actx := workflow.WithActivityOptions(ctx, carrierOptions)
+		var sh logistics.Shipment
+		err := workflow.ExecuteActivity(actx, activities.NameBookShipment, activities.BookShipmentInput{
+			IdempotencyKey: wfID + "/" + opt.Channel.Carrier + "/" + opt.Channel.Service,
+			WorkflowID:     wfID, Order: w.order, Number: number, Origin: w.origin, Parcel: parcel,
+			Channel: opt.Channel, Customs: w.customs,
+		}).Get(ctx, &sh)
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeCarrierRefused {
+			refusals = append(refusals, opt.Channel.Carrier+": "+appErr.Message())
+			continue
+		}
+		if err != nil {
+			return logistics.Shipment{}, err
+		}
+		return sh, w.startShipment(ctx, wfID, sh, opt.Channel)
+	}
+	return logistics.Shipment{}, temporal.NewNonRetryableApplicationError(
+		"every eligible channel refused: "+strings.Join(refusals, "; "), "AllRefused", nil)
+}
+
+func (w *orderWorkflow) startShipment(ctx workflow.Context, wfID string, sh logistics.Shipment, ch logistics.Channel) error {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: wfID,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			saMerchant.ValueSet(sh.MerchantID), saCarrier.ValueSet(sh.Carrier),
+			saLane.ValueSet(logistics.Lane(sh.Origin, sh.Destination))),
+	})
+	fut := workflow.ExecuteChildWorkflow(cctx, ShipmentWorkflow, ShipmentInput{
+		ParentWorkflowID: w.id, Shipment: sh, Channel: ch, PollInterval: w.settings.PollInterval, Version: 1})
+	if err := fut.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return fmt.Errorf("start shipment workflow %s: %w", wfID, err)
+	}
+	w.progress[sh.Number] = ShipmentProgress{Number: sh.Number, Carrier: sh.Carrier,
+		TrackingNumber: sh.TrackingNumber, Status: sh.Status, Phase: sh.Phase}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		var res ShipmentResult
+		if err := fut.Get(ctx, &res); err != nil {
+			workflow.GetLogger(ctx).Error("shipment workflow failed", "workflow_id", wfID, "error", err)
+			res = ShipmentResult{Status: logistics.StatusException, Failed: true, Reason: err.Error()}
+		}
+		p := w.progress[sh.Number]
+		p.Status, p.Phase = res.Status, res.Phase
+		w.progress[sh.Number] = p
+		w.finished[sh.Number] = true
+		if res.Failed {
+			w.stuckReason = "shipment " + wfID + " failed: " + res.Reason
+		}
+		w.changed = true
+	})
+	return nil
+}
+
+// following mirrors the shipments' progress into the order's stage until
+// every shipment has finished.
+func (w *orderWorkflow) following(ctx workflow.Context) error {
+	for {
+		if err := workflow.Await(ctx, func() bool { return w.changed || w.pendingAfterDispatch() }); err != nil {
+			return err
+		}
+		w.changed = false
+		if w.pendingAfterDispatch() {
+			if err := w.requireAction(ctx); err != nil {
+				return err
+			}
+		}
+		stage, done := w.shipmentStage()
+		if stage != w.stage {
+			if err := w.enter(ctx, stage); err != nil {
+				return err
+			}
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// pendingAfterDispatch reports a cancel or address change that came after
+// the parcels left: the carrier must intercept, which needs ops for now.
+func (w *orderWorkflow) pendingAfterDispatch() bool {
+	return !w.actionRequired && (w.cancel != nil || len(w.addresses) > 0)
+}
+
+func (w *orderWorkflow) requireAction(ctx workflow.Context) error {
+	reason := "address change after dispatch needs a carrier intercept"
+	if w.cancel != nil {
+		reason = "cancellation after dispatch needs a carrier intercept: " + w.cancel.Reason
+	}
+	w.addresses = nil
+	w.actionRequired = true
+	w.stuckReason = reason
+	if err := workflow.UpsertTypedSearchAttributes(ctx, saActionRequired.ValueSet(true), saStuckReason.ValueSet(reason)); err != nil {
+		return err
+	}
+	return w.project(ctx)
+}
+
+// shipmentStage is the least advanced stage across shipments, and whether
+// every shipment has finished.
+func (w *orderWorkflow) shipmentStage() (logistics.Stage, bool) {
+	least, done := logistics.StageDelivered, true
+	for n := 1; n <= len(w.shipments); n++ {
+		p := w.progress[w.shipments[n-1].Number]
+		s := logistics.StageFor(p.Status, p.Phase)
+		if !w.finished[w.shipments[n-1].Number] {
+			done = false
+		}
+		if stageIndex(s) < stageIndex(least) {
+			least = s
+		}
+	}
+	if done && !least.Terminal() {
+		least = logistics.StageFailed
+	}
+	return least, done
+}
+
+func stageIndex(s logistics.Stage) int {
+	for i, x := range logistics.Stages {
+		if x == s {
+			return i
+		}
+	}
+	return len(logistics.Stages)
+}
+
+// applyAddressUpdates applies held address changes before dispatch and
+// reports whether the destination country changed (customs must be decided
+// again).
+func (w *orderWorkflow) applyAddressUpdates(ctx workflow.Context) bool {
+	changed := false
+	for _, u := range w.addresses {
+		if u.ShipTo.Country != w.order.ShipTo.Country {
+			changed = true
+		}
+		w.order.ShipTo = u.ShipTo
+		workflow.GetLogger(ctx).Info("address updated", "order_id", w.order.OrderID, "country", u.ShipTo.Country)
+	}
+	w.addresses = nil
+	return changed
+}
+
+// untilDone runs step; when it fails for good the order is marked stuck and
+// waits for ops: retry runs the step again, skip moves on, cancel cancels.
+func (w *orderWorkflow) untilDone(ctx workflow.Context, what string, step func(workflow.Context) error) error {
+	for {
+		if w.cancel != nil {
+			return errCancelled
+		}
+		err := step(ctx)
+		if err == nil || errors.Is(err, errCancelled) {
+			return err
+		}
+		if err := w.markStuck(ctx, what+": "+failureMessage(err)); err != nil {
+			return err
+		}
+		if err := workflow.Await(ctx, func() bool { return len(w.ops) > 0 || w.cancel != nil }); err != nil {
+			return err
+		}
+		if w.cancel != nil {
+			return errCancelled
+		}
+		op := w.ops[0]
+		w.ops = w.ops[1:]
+		workflow.GetLogger(ctx).Info("ops action", "signal", op.name, "actor", op.action.Actor, "note", op.action.Note)
+		if err := w.clearStuck(ctx); err != nil {
+			return err
+		}
+		if op.name == logistics.SignalOpsSkip {
+			return nil
+		}
+	}
+}
+
+func failureMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
+}
+
+func (w *orderWorkflow) markStuck(ctx workflow.Context, reason string) error {
+	workflow.GetLogger(ctx).Warn("order stuck", "order_id", w.order.OrderID, "reason", reason)
+	w.stuck, w.stuckReason, w.actionRequired = true, reason, true
+	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(true), saStuckReason.ValueSet(reason),
+		saActionRequired.ValueSet(true)); err != nil {
+		return err
+	}
+	w.details(ctx)
+	return w.project(ctx)
+}
+
+func (w *orderWorkflow) clearStuck(ctx workflow.Context) error {
+	w.stuck, w.stuckReason, w.actionRequired = false, "", false
+	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(false), saStuckReason.ValueSet(""),
+		saActionRequired.ValueSet(false)); err != nil {
+		return err
+	}
+	w.details(ctx)
+	return w.project(ctx)
+}
+
+func (w *orderWorkflow) finishCancelled(ctx workflow.Context) error {
+	w.stuck, w.actionRequired = false, false
+	w.stuckReason = "cancelled: " + w.cancel.Reason
+	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(false), saActionRequired.ValueSet(false)); err != nil {
+		return err
+	}
+	return w.enter(ctx, logistics.StageCancelled)
+}
+
+// enter moves the order to stage: search attributes, UI details, projection.
+func (w *orderWorkflow) enter(ctx workflow.Context, stage logistics.Stage) error {
+	w.stage = stage
+	workflow.GetLogger(ctx).Info("order stage", "order_id", w.order.OrderID, "stage", string(stage))
+	if err := workflow.UpsertTypedSearchAttributes(ctx, saMerchant.ValueSet(w.order.MerchantID), saStage.ValueSet(string(stage))); err != nil {
+		return err
+	}
+	w.details(ctx)
+	return w.project(ctx)
+}
+
+func (w *orderWorkflow) details(ctx workflow.Context) {
+	d := "**Stage:** " + string(w.stage)
+	if w.stuck {
+		d += "\n\n**Stuck:** " + w.stuckReason + "\n\nSend `ops.retry`, `ops.skip`, `ops.cancel` or `ops.switch_carrier` (`{\"carrier\": \"...\"}`)."
+	}
+	workflow.SetCurrentDetails(ctx, d)
+}
+
+// project writes the order projection with the next version.
+func (w *orderWorkflow) project(ctx workflow.Context) error {
+	w.version++
+	actx := workflow.WithActivityOptions(ctx, storeOptions)
+	return workflow.ExecuteActivity(actx, activities.NameProjectOrder, activities.ProjectOrderInput{
+		WorkflowID: w.id, Order: w.order, Stage: w.stage, Stuck: w.stuck, StuckReason: w.stuckReason,
+		ActionRequired: w.actionRequired, Version: w.version, At: workflow.Now(ctx),
+	}).Get(ctx, nil)
+}

@@ -1,0 +1,206 @@
+package workflows_test
+
+import (
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/crossdock/crossdock/activities"
+	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/warehouses"
+	"github.com/crossdock/crossdock/workflows"
+)
+
+type harness struct {
+	t         *testing.T
+	env       *testsuite.TestWorkflowEnvironment
+	store     *fakeStore
+	warehouse *fakeWarehouse
+}
+
+func newHarness(t *testing.T, cs ...carriers.Carrier) *harness {
+	t.Helper()
+	env := newEnv()
+	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
+	workflows.Register(env, &activities.Activities{
+		Store: h.store, Carriers: carriers.NewRegistry(cs...), Warehouses: warehouses.NewRegistry(h.warehouse),
+		Customs: fakeCustoms{}, Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: 30 * time.Minute},
+	})
+	return h
+}
+
+// newEnv is a test environment running as order/m_demo/TT-1, logging
+// warnings and errors only.
+func newEnv() *testsuite.TestWorkflowEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: logistics.OrderWorkflowID("m_demo", "TT-1")})
+	return env
+}
+
+func demoOrder() logistics.Order {
+	return logistics.Order{MerchantID: "m_demo", OrderID: "TT-1", WarehouseID: "wh_szx",
+		ServiceLevel: logistics.ServiceStandard, Incoterm: logistics.IncotermDDP,
+		ShipTo: logistics.Address{Name: "Ada", Line1: "12 Example St", City: "London", Country: "GB"},
+		Items: []logistics.Item{{SKU: "T", Description: "Cotton T-shirt", Quantity: 2,
+			UnitPrice: logistics.Money{Amount: decimal.RequireFromString("12.50"), Currency: "GBP"},
+			HSCode:    "610910", OriginCountry: "CN", WeightGrams: 180, DangerousGoods: logistics.DGNone}}}
+}
+
+// at runs fn after d of workflow time.
+func (h *harness) at(d time.Duration, fn func()) { h.env.RegisterDelayedCallback(fn, d) }
+
+func (h *harness) signal(d time.Duration, name string, arg any) {
+	h.at(d, func() { h.env.SignalWorkflow(name, arg) })
+}
+
+func (h *harness) signalShipment(d time.Duration, events ...logistics.TrackingEvent) {
+	h.at(d, func() {
+		require.NoError(h.t, h.env.SignalWorkflowByID(logistics.ShipmentWorkflowID("m_demo", "TT-1", 1),
+			logistics.SignalTrackingEvent, logistics.TrackingUpdate{WebhookID: "t" + d.String(), Events: events}))
+	})
+}
+
+func (h *harness) run() {
+	h.env.ExecuteWorkflow(logistics.OrderWorkflowType, logistics.OrderWorkflowInput{MerchantID: "m_demo", OrderID: "TT-1"})
+	require.True(h.t, h.env.IsWorkflowCompleted())
+	require.NoError(h.t, h.env.GetWorkflowError())
+}
+
+func packed() logistics.WarehouseEvent {
+	return logistics.WarehouseEvent{ID: "wh-1", Type: logistics.WarehousePacked, WarehouseID: "wh_szx",
+		MerchantID: "m_demo", OrderID: "TT-1", Parcels: []logistics.Parcel{{WeightGrams: 500}}}
+}
+
+var t0 = time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+
+func ev(status logistics.Status, phase logistics.Phase, hours int, tn string) logistics.TrackingEvent {
+	return logistics.TrackingEvent{Status: status, Phase: phase, OccurredAt: t0.Add(time.Duration(hours) * time.Hour),
+		Carrier: "express", TrackingNumber: tn, RawCode: string(status) + string(phase), Source: logistics.SourceWebhook}
+}
+
+func journey(tn string) []logistics.TrackingEvent {
+	return []logistics.TrackingEvent{
+		ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, tn),
+		ev(logistics.StatusInTransit, logistics.PhaseLineHaul, 10, tn),
+		ev(logistics.StatusInTransit, logistics.PhaseImportCustoms, 40, tn),
+		ev(logistics.StatusOutForDelivery, logistics.PhaseLastMile, 60, tn),
+		ev(logistics.StatusDelivered, logistics.PhaseLastMile, 64, tn),
+	}
+}
+
+func TestOrderTravelsEveryStageByPush(t *testing.T) {
+	express := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}
+	h := newHarness(t, express)
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Second, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w2", Order: demoOrder()}) // duplicate create: no-op
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+2)*time.Hour, e)
+	}
+	// A late, older event must not move the status backwards.
+	h.signalShipment(8*time.Hour, ev(logistics.StatusInTransit, logistics.PhaseLineHaul, 11, "express-1"))
+	h.run()
+
+	assert.Equal(t, []logistics.Stage{logistics.StageReceived, logistics.StageScreening, logistics.StagePicking,
+		logistics.StageBooking, logistics.StageExport, logistics.StageLineHaul, logistics.StageCustoms,
+		logistics.StageLastMile, logistics.StageDelivered}, h.store.stages())
+	assert.Equal(t, 1, express.bookingCount(), "one booking")
+	assert.Len(t, h.warehouse.pickKeys(), 1)
+	assert.Len(t, h.store.customs, 1)
+	var last int64
+	for _, o := range h.store.orders {
+		assert.Greater(t, o.Version, last, "projection versions are monotonic")
+		last = o.Version
+	}
+	sh := h.store.shipments[len(h.store.shipments)-1]
+	assert.Equal(t, logistics.StatusDelivered, sh.Shipment.Status)
+	assert.Equal(t, "shipment/m_demo/TT-1/1", sh.WorkflowID)
+}
+
+func TestCancelBeforeCreateIsHeldAndApplied(t *testing.T) {
+	h := newHarness(t, &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush})
+	h.signal(0, logistics.SignalOrderCancelled, logistics.OrderCancelled{WebhookID: "c1", Reason: "buyer changed mind"})
+	h.signal(time.Second, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.run()
+	assert.Equal(t, logistics.StageCancelled, h.store.lastOrder().Stage)
+	assert.Empty(t, h.warehouse.pickKeys(), "a cancelled order is never picked")
+}
+
+func TestRefusingCarrierFallsBackToNextChannel(t *testing.T) {
+	refusing := &fakeCarrier{code: "aaa_fast", days: 1, tracking: logistics.TrackingPush, refuse: true}
+	express := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}
+	h := newHarness(t, refusing, express)
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+2)*time.Hour, e)
+	}
+	h.run()
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+	assert.Equal(t, 1, express.bookingCount())
+	assert.Equal(t, "express", h.store.shipments[0].Shipment.Carrier)
+}
+
+func TestPickTimeoutMakesOrderStuckUntilOpsRetry(t *testing.T) {
+	h := newHarness(t, &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush})
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	var stuck bool
+	h.at(7*time.Hour, func() {
+		stuck = h.store.lastOrder().Stuck
+		h.env.SignalWorkflow(logistics.SignalOpsRetry, logistics.OpsAction{Actor: "ops@example.com"})
+	})
+	h.signal(8*time.Hour, logistics.SignalWarehouseEvent, func() logistics.WarehouseEvent { e := packed(); e.ID = "wh-2"; return e }())
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+9)*time.Hour, e)
+	}
+	h.run()
+	assert.True(t, stuck, "the order was stuck after the pick timeout")
+	assert.Equal(t, []string{"order/m_demo/TT-1/pick/1", "order/m_demo/TT-1/pick/2"}, h.warehouse.pickKeys())
+	last := h.store.lastOrder()
+	assert.Equal(t, logistics.StageDelivered, last.Stage)
+	assert.False(t, last.Stuck)
+}
+
+func TestPollOnlyChannelIsPolledToDelivery(t *testing.T) {
+	post := &fakeCarrier{code: "post", days: 6, tracking: logistics.TrackingPoll, journey: journey("")}
+	h := newHarness(t, post)
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	h.run()
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+	assert.GreaterOrEqual(t, post.polls, len(journey("")))
+}
+
+func TestCustomsBlockWaitsForOpsThenCancel(t *testing.T) {
+	env := newEnv()
+	st, wh := &fakeStore{}, &fakeWarehouse{}
+	workflows.Register(env, &activities.Activities{Store: st,
+		Carriers:   carriers.NewRegistry(&fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}),
+		Warehouses: warehouses.NewRegistry(wh), Customs: fakeCustoms{blocked: true},
+		Settings: activities.Settings{PickTimeout: time.Hour, PollInterval: time.Hour}})
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	}, 0)
+	var during bool
+	env.RegisterDelayedCallback(func() {
+		during = st.lastOrder().Stuck
+		env.SignalWorkflow(logistics.SignalOpsCancel, logistics.OpsAction{Actor: "ops", Note: "compliance"})
+	}, time.Hour)
+	env.ExecuteWorkflow(logistics.OrderWorkflowType, logistics.OrderWorkflowInput{MerchantID: "m_demo", OrderID: "TT-1"})
+	require.NoError(t, env.GetWorkflowError())
+	assert.True(t, during)
+	assert.Contains(t, st.orders[len(st.orders)-2].StuckReason, "denied_party_match")
+	assert.Equal(t, logistics.StageCancelled, st.lastOrder().Stage)
+	assert.Empty(t, wh.pickKeys())
+}

@@ -1,0 +1,179 @@
+package workflows
+
+import (
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/crossdock/crossdock/activities"
+	"github.com/crossdock/crossdock/logistics"
+)
+
+// continueAsNewAfter keeps a shipment's history far below Temporal's 10,240
+// event limit however long the parcel travels.
+const continueAsNewAfter = 2000
+
+// ShipmentInput starts (or continues) a shipment workflow.
+type ShipmentInput struct {
+	ParentWorkflowID string             `json:"parent_workflow_id"`
+	Shipment         logistics.Shipment `json:"shipment"`
+	Channel          logistics.Channel  `json:"channel"`
+	PollInterval     time.Duration      `json:"poll_interval"`
+	// Version is the last projection version written for this shipment.
+	Version int64 `json:"version"`
+	// LastEventAt is the time of the newest event applied so far.
+	LastEventAt time.Time `json:"last_event_at"`
+}
+
+// ShipmentResult is how a shipment ended.
+type ShipmentResult struct {
+	Status logistics.Status `json:"status"`
+	Phase  logistics.Phase  `json:"phase"`
+	Failed bool             `json:"failed"`
+	Reason string           `json:"reason"`
+}
+
+type shipmentWorkflow struct {
+	in      ShipmentInput
+	id      string
+	pending []logistics.TrackingUpdate
+}
+
+// ShipmentWorkflow follows one parcel's tracking until it ends: by push
+// (tracking.event signals), by polling where the channel has no push, or by
+// manual scans (signals) where the channel has no tracking at all. Every
+// event is stored; only status and phase changes reach the projection and
+// the order workflow.
+func ShipmentWorkflow(ctx workflow.Context, in ShipmentInput) (ShipmentResult, error) {
+	w := &shipmentWorkflow{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID}
+	return w.run(ctx)
+}
+
+func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
+	ch := workflow.GetSignalChannel(ctx, logistics.SignalTrackingEvent)
+	sh := &w.in.Shipment
+	poll := w.in.Channel.Capabilities.Tracking == logistics.TrackingPoll
+	for !sh.Status.Terminal() {
+		if poll {
+			if err := w.poll(ctx); err != nil {
+				return ShipmentResult{}, err
+			}
+		}
+		if sh.Status.Terminal() {
+			break
+		}
+		tctx, cancelTimer := workflow.WithCancel(ctx)
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
+			var u logistics.TrackingUpdate
+			c.Receive(ctx, &u)
+			w.pending = append(w.pending, u)
+		})
+		if poll {
+			sel.AddFuture(workflow.NewTimer(tctx, w.in.PollInterval), func(workflow.Future) {})
+		}
+		sel.Select(ctx)
+		cancelTimer()
+		for {
+			var u logistics.TrackingUpdate
+			if !ch.ReceiveAsync(&u) {
+				break
+			}
+			w.pending = append(w.pending, u)
+		}
+		for len(w.pending) > 0 {
+			u := w.pending[0]
+			w.pending = w.pending[1:]
+			if err := w.record(ctx, u.Events); err != nil {
+				return ShipmentResult{}, err
+			}
+		}
+		if !sh.Status.Terminal() && workflow.GetInfo(ctx).GetCurrentHistoryLength() > continueAsNewAfter {
+			return ShipmentResult{}, workflow.NewContinueAsNewError(ctx, ShipmentWorkflow, w.in)
+		}
+	}
+	return ShipmentResult{Status: sh.Status, Phase: sh.Phase}, nil
+}
+
+// poll asks the carrier for news. A carrier that stays down is logged and
+// asked again at the next interval; the SLA timers of the order escalate.
+func (w *shipmentWorkflow) poll(ctx workflow.Context) error {
+	sh := w.in.Shipment
+	actx := workflow.WithActivityOptions(ctx, pollOptions)
+	var res activities.PollTrackingResult
+	err := workflow.ExecuteActivity(actx, activities.NamePollTracking, activities.PollTrackingInput{
+		MerchantID: sh.MerchantID, OrderID: sh.OrderID, Number: sh.Number,
+		Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber}).Get(ctx, &res)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("tracking poll failed; will poll again", "tracking_number", sh.TrackingNumber, "error", err)
+		return nil
+	}
+	return w.apply(ctx, res.Events)
+}
+
+// record stores pushed events, then applies them.
+func (w *shipmentWorkflow) record(ctx workflow.Context, events []logistics.TrackingEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	sh := w.in.Shipment
+	actx := workflow.WithActivityOptions(ctx, storeOptions)
+	if err := workflow.ExecuteActivity(actx, activities.NameRecordTracking, activities.RecordTrackingInput{
+		MerchantID: sh.MerchantID, OrderID: sh.OrderID, Number: sh.Number, Events: events}).Get(ctx, nil); err != nil {
+		return err
+	}
+	return w.apply(ctx, events)
+}
+
+// apply moves the shipment forward through the events, oldest first, using
+// the forward-only state machine, and publishes a change once.
+func (w *shipmentWorkflow) apply(ctx workflow.Context, events []logistics.TrackingEvent) error {
+	sorted := append([]logistics.TrackingEvent(nil), events...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].OccurredAt.Before(sorted[j].OccurredAt) })
+	sh := &w.in.Shipment
+	before := *sh
+	for _, e := range sorted {
+		status, changed := logistics.Advance(sh.Status, e.Status)
+		if changed {
+			sh.Status = status
+		}
+		// The phase follows the newest event that did not move backwards.
+		if e.Phase.Valid() && (changed || e.Status == sh.Status) && !e.OccurredAt.Before(w.in.LastEventAt) &&
+			phaseIndex(e.Phase) >= phaseIndex(sh.Phase) {
+			sh.Phase = e.Phase
+		}
+		if e.OccurredAt.After(w.in.LastEventAt) {
+			w.in.LastEventAt = e.OccurredAt
+		}
+		for i := range sh.Legs {
+			if sh.Legs[i].TrackingNumber == e.TrackingNumber {
+				if st, ok := logistics.Advance(sh.Legs[i].Status, e.Status); ok {
+					sh.Legs[i].Status = st
+				}
+			}
+		}
+	}
+	if sh.Status == before.Status && sh.Phase == before.Phase {
+		return nil
+	}
+	sh.UpdatedAt = workflow.Now(ctx)
+	w.in.Version++
+	actx := workflow.WithActivityOptions(ctx, storeOptions)
+	if err := workflow.ExecuteActivity(actx, activities.NameProjectShipment, activities.ProjectShipmentInput{
+		WorkflowID: w.id, Shipment: *sh, Version: w.in.Version}).Get(ctx, nil); err != nil {
+		return err
+	}
+	return workflow.SignalExternalWorkflow(ctx, w.in.ParentWorkflowID, "", signalShipmentProgress, ShipmentProgress{
+		Number: sh.Number, Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Status: sh.Status, Phase: sh.Phase,
+	}).Get(ctx, nil)
+}
+
+func phaseIndex(p logistics.Phase) int {
+	for i, x := range logistics.Phases {
+		if x == p {
+			return i
+		}
+	}
+	return -1
+}
