@@ -238,4 +238,3 @@ func (nopTemporalLogger) Debug(string, ...any) {}
 func (nopTemporalLogger) Info(string, ...any)  {}
 func (nopTemporalLogger) Warn(string, ...any)  {}
 func (nopTemporalLogger) Error(string, ...any) {}
-

@@ -35,7 +35,8 @@ type Options struct {
 	Speedup float64
 	// Logger receives the warehouses' logs; nil discards them.
 	Logger *slog.Logger
-	// HTTPClient sends the confirmations; nil means a 10 s timeout client.
+	// HTTPClient sends the confirmations; nil means a client of the
+	// server's own with a 10 s timeout, whose idle connections Close drops.
 	HTTPClient *http.Client
 }
 
@@ -59,6 +60,7 @@ type Server struct {
 	speedup     float64
 	log         *slog.Logger
 	client      *http.Client
+	ownClient   bool // client was made here and is closed with the server
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -85,9 +87,11 @@ func NewServer(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	client := opts.HTTPClient
+	client, ownClient := opts.HTTPClient, false
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		// An own transport, so Close can drop its idle connections.
+		client = &http.Client{Timeout: 10 * time.Second, Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		ownClient = true
 	}
 	speedup := opts.Speedup
 	if speedup < 1 || math.IsNaN(speedup) || math.IsInf(speedup, 0) {
@@ -99,6 +103,7 @@ func NewServer(opts Options) *Server {
 		speedup:     speedup,
 		log:         log,
 		client:      client,
+		ownClient:   ownClient,
 		ctx:         ctx,
 		cancel:      cancel,
 		picks:       map[string]*pickJob{},
@@ -137,6 +142,9 @@ func (s *Server) Close() {
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	if s.ownClient {
+		s.client.CloseIdleConnections()
+	}
 }
 
 // requestPick handles POST /warehouses/{id}/picks.
