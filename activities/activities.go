@@ -9,7 +9,9 @@ import (
 	"errors"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/crossdock/crossdock/carriers"
 	"github.com/crossdock/crossdock/customs"
@@ -76,6 +78,24 @@ const (
 	NameRecordTracking  = "crossdock.RecordTracking"
 	NamePollTracking    = "crossdock.PollTracking"
 )
+
+// Register registers every activity under its stable name.
+func (a *Activities) Register(r worker.ActivityRegistry) {
+	for name, fn := range map[string]any{
+		NameSettings:        a.GetSettings,
+		NameProjectOrder:    a.ProjectOrder,
+		NameDecideCustoms:   a.DecideCustoms,
+		NameSaveCustoms:     a.SaveCustoms,
+		NameRequestPick:     a.RequestPick,
+		NamePlanChannels:    a.PlanChannels,
+		NameBookShipment:    a.BookShipment,
+		NameProjectShipment: a.ProjectShipment,
+		NameRecordTracking:  a.RecordTracking,
+		NamePollTracking:    a.PollTracking,
+	} {
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}
 
 // GetSettings returns the worker's settings (a local activity).
 func (a *Activities) GetSettings(ctx context.Context) (Settings, error) {

@@ -157,6 +157,9 @@ func (o Order) Validate() error {
 	}
 	for i, it := range o.Items {
 		it.validate(&p, fmt.Sprintf("data.items[%d]", i))
+		if i > 0 && it.UnitPrice.Currency != o.Items[0].UnitPrice.Currency {
+			p.add(fmt.Sprintf("data.items[%d].unit_price.currency", i), "must be the same currency as the first item (%s)", o.Items[0].UnitPrice.Currency)
+		}
 	}
 	return p.err("the order is invalid")
 }

@@ -97,7 +97,11 @@ func (w *orderWorkflow) setup(ctx workflow.Context) error {
 	log := workflow.GetLogger(ctx)
 	receive(ctx, logistics.SignalOrderCreated, func(s logistics.OrderCreated) {
 		if w.once(s.WebhookID) && !w.created {
-			w.created, w.order, w.createdAt = true, s.Order, workflow.Now(ctx)
+			// The order is judged by the rules in force on its own date.
+			w.created, w.order, w.createdAt = true, s.Order, s.OccurredAt
+			if w.createdAt.IsZero() {
+				w.createdAt = workflow.Now(ctx)
+			}
 		}
 	})
 	receive(ctx, logistics.SignalOrderCancelled, func(s logistics.OrderCancelled) {
@@ -181,6 +185,10 @@ func (w *orderWorkflow) run(ctx workflow.Context) error {
 	lctx := workflow.WithLocalActivityOptions(ctx, localOptions)
 	if err := workflow.ExecuteLocalActivity(lctx, activities.NameSettings).Get(ctx, &w.settings); err != nil {
 		return fmt.Errorf("read settings: %w", err)
+	}
+	// Explicit false values let ops filter on CrossdockStuck = false too.
+	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(false), saActionRequired.ValueSet(false)); err != nil {
+		return err
 	}
 	if err := w.enter(ctx, logistics.StageReceived); err != nil {
 		return err

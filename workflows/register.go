@@ -4,7 +4,6 @@
 package workflows
 
 import (
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -16,20 +15,7 @@ import (
 // the worker and the tests.
 func Register(r worker.Registry, a *activities.Activities) {
 	RegisterWorkflows(r)
-	for name, fn := range map[string]any{
-		activities.NameSettings:        a.GetSettings,
-		activities.NameProjectOrder:    a.ProjectOrder,
-		activities.NameDecideCustoms:   a.DecideCustoms,
-		activities.NameSaveCustoms:     a.SaveCustoms,
-		activities.NameRequestPick:     a.RequestPick,
-		activities.NamePlanChannels:    a.PlanChannels,
-		activities.NameBookShipment:    a.BookShipment,
-		activities.NameProjectShipment: a.ProjectShipment,
-		activities.NameRecordTracking:  a.RecordTracking,
-		activities.NamePollTracking:    a.PollTracking,
-	} {
-		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
-	}
+	a.Register(r)
 }
 
 // RegisterWorkflows registers the workflows alone: the replayer registers

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 
@@ -42,9 +43,33 @@ type Config struct {
 func loadConfig() (Config, error) {
 	cfg, err := env.ParseAs[Config]()
 	if err != nil {
-		return Config{}, fmt.Errorf("configuration: %w", err)
+		return Config{}, namedParseErrors(err)
 	}
 	return cfg, cfg.validate()
+}
+
+// namedParseErrors rewrites the env library's parse errors, which name the
+// Go field, to name the environment variable an operator has to fix.
+func namedParseErrors(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	typ := reflect.TypeOf(Config{})
+	var errs []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if !errors.As(e, &pe) {
+			errs = append(errs, e)
+			continue
+		}
+		name := pe.Name
+		if f, ok := typ.FieldByName(pe.Name); ok {
+			name = strings.Split(f.Tag.Get("env"), ",")[0]
+		}
+		errs = append(errs, fmt.Errorf("%s: cannot read as %s: %w", name, pe.Type, pe.Err))
+	}
+	return errors.Join(errs...)
 }
 
 func (c Config) validate() error {

@@ -1,0 +1,208 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/crossdock/crossdock/activities"
+	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+	"github.com/crossdock/crossdock/warehouses"
+)
+
+type memStore struct {
+	shipments []store.ShipmentRecord
+	events    []logistics.TrackingEvent
+	seen      map[string]bool
+}
+
+var _ activities.Store = (*memStore)(nil)
+
+func (m *memStore) SaveOrder(context.Context, store.OrderRecord) (bool, error) { return true, nil }
+func (m *memStore) SaveShipment(_ context.Context, r store.ShipmentRecord) (bool, error) {
+	m.shipments = append(m.shipments, r)
+	return true, nil
+}
+func (m *memStore) SaveCustomsDecision(context.Context, string, string, logistics.CustomsDecision, time.Time) error {
+	return nil
+}
+func (m *memStore) AddTrackingEvents(_ context.Context, _, _ string, _ int, evs []logistics.TrackingEvent) (int, error) {
+	if m.seen == nil {
+		m.seen = map[string]bool{}
+	}
+	n := 0
+	for _, e := range evs {
+		if !m.seen[e.DedupKey()] {
+			m.seen[e.DedupKey()] = true
+			m.events = append(m.events, e)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// scriptedCarrier answers Book with err (if set) and Track with events.
+type scriptedCarrier struct {
+	err    error
+	events []logistics.TrackingEvent
+}
+
+var (
+	_ carriers.Carrier = (*scriptedCarrier)(nil)
+	_ carriers.Tracker = (*scriptedCarrier)(nil)
+)
+
+func (c *scriptedCarrier) Code() string                  { return "scripted" }
+func (c *scriptedCarrier) Channels() []logistics.Channel { return nil }
+func (c *scriptedCarrier) Book(context.Context, carriers.BookRequest) (carriers.Booking, error) {
+	if c.err != nil {
+		return carriers.Booking{}, c.err
+	}
+	return carriers.Booking{TrackingNumber: "SCR1", LabelURL: "http://label.invalid/SCR1"}, nil
+}
+func (c *scriptedCarrier) Track(context.Context, string) ([]logistics.TrackingEvent, error) {
+	return c.events, c.err
+}
+
+// bookOnly has no tracking API.
+type bookOnly struct{}
+
+var _ carriers.Carrier = (*bookOnly)(nil)
+
+func (*bookOnly) Code() string                  { return "book_only" }
+func (*bookOnly) Channels() []logistics.Channel { return nil }
+func (*bookOnly) Book(context.Context, carriers.BookRequest) (carriers.Booking, error) {
+	return carriers.Booking{TrackingNumber: "B1"}, nil
+}
+
+type noWarehouse struct{}
+
+func (noWarehouse) ID() string                 { return "wh_x" }
+func (noWarehouse) Address() logistics.Address { return logistics.Address{Country: "CN"} }
+func (noWarehouse) RequestPick(context.Context, warehouses.PickRequest) error {
+	return warehouses.ErrRefused
+}
+func (noWarehouse) ParseWebhook(http.Header, []byte) (logistics.WarehouseEvent, error) {
+	return logistics.WarehouseEvent{}, warehouses.ErrBadSignature
+}
+
+func env(a *activities.Activities) *testsuite.TestActivityEnvironment {
+	var suite testsuite.WorkflowTestSuite
+	e := suite.NewTestActivityEnvironment()
+	a.Register(e)
+	return e
+}
+
+func bookInput() activities.BookShipmentInput {
+	return activities.BookShipmentInput{IdempotencyKey: "k", WorkflowID: "shipment/m/o/1",
+		Order:  logistics.Order{MerchantID: "m", OrderID: "o", ShipTo: logistics.Address{Country: "GB"}},
+		Number: 1, Origin: logistics.Address{Country: "CN"},
+		Channel: logistics.Channel{Carrier: "scripted", Service: "std"}}
+}
+
+func appErrType(err error) (string, bool) {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Type(), appErr.NonRetryable()
+	}
+	return "", false
+}
+
+func TestBookShipmentClassifiesCarrierErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		err          error
+		wantType     string
+		nonRetryable bool
+	}{
+		{"refusal is final", fmt.Errorf("%w: no service to GB", carriers.ErrRefused), activities.ErrTypeCarrierRefused, true},
+		{"outage is retried", errors.New("503 service unavailable"), "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &memStore{}
+			e := env(&activities.Activities{Store: st, Carriers: carriers.NewRegistry(&scriptedCarrier{err: tc.err})})
+			_, err := e.ExecuteActivity(activities.NameBookShipment, bookInput())
+			require.Error(t, err)
+			typ, final := appErrType(err)
+			if tc.wantType != "" {
+				assert.Equal(t, tc.wantType, typ)
+			}
+			assert.Equal(t, tc.nonRetryable, final)
+			assert.Empty(t, st.shipments, "a failed booking records nothing")
+		})
+	}
+}
+
+func TestBookShipmentRecordsTheShipmentForWebhookRouting(t *testing.T) {
+	st := &memStore{}
+	e := env(&activities.Activities{Store: st, Carriers: carriers.NewRegistry(&scriptedCarrier{})})
+	val, err := e.ExecuteActivity(activities.NameBookShipment, bookInput())
+	require.NoError(t, err)
+	var sh logistics.Shipment
+	require.NoError(t, val.Get(&sh))
+	assert.Equal(t, "SCR1", sh.TrackingNumber)
+	require.Len(t, sh.Legs, 1)
+	assert.Equal(t, logistics.LegDoorToDoor, sh.Legs[0].Kind)
+	require.Len(t, st.shipments, 1)
+	assert.Equal(t, "shipment/m/o/1", st.shipments[0].WorkflowID)
+	assert.EqualValues(t, 1, st.shipments[0].Version)
+}
+
+func TestUnknownPartnersAreFinal(t *testing.T) {
+	a := &activities.Activities{Store: &memStore{}, Carriers: carriers.NewRegistry(&bookOnly{}),
+		Warehouses: warehouses.NewRegistry(noWarehouse{})}
+	e := env(a)
+
+	in := bookInput()
+	in.Channel.Carrier = "nobody"
+	_, err := e.ExecuteActivity(activities.NameBookShipment, in)
+	typ, final := appErrType(err)
+	assert.Equal(t, activities.ErrTypeInvalid, typ)
+	assert.True(t, final)
+
+	_, err = e.ExecuteActivity(activities.NamePollTracking, activities.PollTrackingInput{Carrier: "book_only", TrackingNumber: "X"})
+	typ, final = appErrType(err)
+	assert.Equal(t, activities.ErrTypeInvalid, typ, "polling a carrier without a tracking API cannot succeed")
+	assert.True(t, final)
+
+	_, err = e.ExecuteActivity(activities.NameRequestPick, activities.RequestPickInput{Order: logistics.Order{WarehouseID: "wh_x"}})
+	typ, final = appErrType(err)
+	assert.Equal(t, activities.ErrTypeWarehouseRefused, typ)
+	assert.True(t, final)
+}
+
+func TestPollTrackingStoresEverythingAndReturnsOnlyNews(t *testing.T) {
+	at := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+	c := &scriptedCarrier{events: []logistics.TrackingEvent{
+		{Status: logistics.StatusInTransit, Carrier: "scripted", TrackingNumber: "SCR1", RawCode: "B", OccurredAt: at.Add(time.Hour)},
+		{Status: logistics.StatusPickedUp, Carrier: "scripted", TrackingNumber: "SCR1", RawCode: "A", OccurredAt: at},
+		{Status: "", Substatus: "unmapped", Carrier: "scripted", TrackingNumber: "SCR1", RawCode: "ZZ", OccurredAt: at.Add(2 * time.Hour)},
+	}}
+	st := &memStore{}
+	e := env(&activities.Activities{Store: st, Carriers: carriers.NewRegistry(c)})
+	in := activities.PollTrackingInput{MerchantID: "m", OrderID: "o", Number: 1, Carrier: "scripted", TrackingNumber: "SCR1"}
+
+	val, err := e.ExecuteActivity(activities.NamePollTracking, in)
+	require.NoError(t, err)
+	var res activities.PollTrackingResult
+	require.NoError(t, val.Get(&res))
+	assert.Equal(t, 3, res.Inserted, "every scan is stored, unmapped ones too")
+	require.Len(t, res.Events, 2, "only mapped events go to the workflow")
+	assert.Equal(t, "A", res.Events[0].RawCode, "oldest first")
+
+	val, err = e.ExecuteActivity(activities.NamePollTracking, in)
+	require.NoError(t, err)
+	require.NoError(t, val.Get(&res))
+	assert.Zero(t, res.Inserted)
+	assert.Empty(t, res.Events, "nothing new, nothing for the history")
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// clearConfigEnv unsets every variable Config reads, for the test's duration.
+func clearConfigEnv(t *testing.T) {
+	t.Helper()
+	typ := reflect.TypeOf(Config{})
+	for i := range typ.NumField() {
+		if name := strings.Split(typ.Field(i).Tag.Get("env"), ",")[0]; name != "" {
+			t.Setenv(name, "")
+			os.Unsetenv(name)
+		}
+	}
+}
+
+func TestConfigDefaultsMatchTheContract(t *testing.T) {
+	clearConfigEnv(t)
+	cfg, err := loadConfig()
+	require.NoError(t, err)
+	assert.Equal(t, ":8080", cfg.HTTPAddr)
+	assert.Equal(t, ":8090", cfg.SandboxAddr)
+	assert.Equal(t, ".crossdock", cfg.DataDir)
+	assert.Equal(t, "default", cfg.TemporalNamespace)
+	assert.Empty(t, cfg.DatabaseURL)
+	assert.Empty(t, cfg.TemporalAddress)
+	assert.EqualValues(t, 1<<20, cfg.MaxBodyBytes)
+}
+
+func TestConfigErrorsNameTheBadVariable(t *testing.T) {
+	secret, err := newSecret()
+	require.NoError(t, err)
+	for _, tc := range []struct{ name, value string }{
+		{"CROSSDOCK_HTTP_ADDR", "8080"},
+		{"CROSSDOCK_DATABASE_URL", "mysql://root@localhost/db"},
+		{"CROSSDOCK_ORDER_WEBHOOK_SECRET", "not-a-secret"},
+		{"CROSSDOCK_SANDBOX_WEBHOOK_SECRET", "whsec_c2hvcnQ="},
+		{"CROSSDOCK_SANDBOX_SPEEDUP", "0"},
+		{"CROSSDOCK_SANDBOX_SPEEDUP", "fast"},
+		{"CROSSDOCK_SANDBOX_URL", "ftp://sandbox"},
+		{"CROSSDOCK_LOG_FORMAT", "xml"},
+		{"CROSSDOCK_LOG_LEVEL", "loud"},
+		{"CROSSDOCK_MAX_BODY_BYTES", "10"},
+		{"CROSSDOCK_POLL_INTERVAL", "1ms"},
+		{"CROSSDOCK_SHUTDOWN_TIMEOUT", "soon"},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			clearConfigEnv(t)
+			t.Setenv("CROSSDOCK_ORDER_WEBHOOK_SECRET", secret)
+			t.Setenv(tc.name, tc.value)
+			_, err := loadConfig()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.name)
+			assert.NotContains(t, err.Error(), "root@", "a URL's credentials are never echoed")
+		})
+	}
+}
+
+func TestSecretsAreStandardWebhooksSecrets(t *testing.T) {
+	s, err := newSecret()
+	require.NoError(t, err)
+	assert.True(t, validSecret(s))
+	assert.False(t, validSecret(strings.TrimPrefix(s, "whsec_")))
+	assert.False(t, validSecret("whsec_c2hvcnQ="), "too short a key")
+	assert.False(t, validSecret("whsec_!!!"))
+}
+
+func TestDevSecretsSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	first := Config{DataDir: dir}
+	require.NoError(t, loadDevSecrets(&first))
+	require.Len(t, first.OrderWebhookSecret, 1)
+	assert.True(t, validSecret(first.OrderWebhookSecret[0]))
+	assert.True(t, validSecret(first.SandboxSecret))
+	assert.NotEmpty(t, first.OpsToken)
+
+	again := Config{DataDir: dir}
+	require.NoError(t, loadDevSecrets(&again))
+	assert.Equal(t, first.OrderWebhookSecret, again.OrderWebhookSecret)
+	assert.Equal(t, first.SandboxSecret, again.SandboxSecret)
+
+	explicit := Config{DataDir: dir, OpsToken: "from-env"}
+	require.NoError(t, loadDevSecrets(&explicit))
+	assert.Equal(t, "from-env", explicit.OpsToken, "the environment wins over saved secrets")
+}
