@@ -206,3 +206,23 @@ func TestPollTrackingStoresEverythingAndReturnsOnlyNews(t *testing.T) {
 	assert.Zero(t, res.Inserted)
 	assert.Empty(t, res.Events, "nothing new, nothing for the history")
 }
+
+func TestPollTrackingFollowsEveryLegWithItsOwnCarrier(t *testing.T) {
+	at := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+	lineHaul := &scriptedCarrier{events: []logistics.TrackingEvent{
+		{Status: logistics.StatusInTransit, Carrier: "scripted", TrackingNumber: "SCR1", RawCode: "HANDOVER", OccurredAt: at}}}
+	st := &memStore{}
+	e := env(&activities.Activities{Store: st, Carriers: carriers.NewRegistry(lineHaul, &bookOnly{})})
+	val, err := e.ExecuteActivity(activities.NamePollTracking, activities.PollTrackingInput{MerchantID: "m", OrderID: "o", Number: 1,
+		Legs: []logistics.Leg{{Sequence: 1, Carrier: "scripted", TrackingNumber: "SCR1"}, {Sequence: 2, Carrier: "book_only", TrackingNumber: "B1"}}})
+	require.NoError(t, err, "a leg without a tracking API is left to pushes and scans")
+	var res activities.PollTrackingResult
+	require.NoError(t, val.Get(&res))
+	assert.Equal(t, 1, res.Inserted)
+
+	_, err = e.ExecuteActivity(activities.NamePollTracking, activities.PollTrackingInput{
+		Legs: []logistics.Leg{{Carrier: "book_only", TrackingNumber: "B1"}}})
+	typ, final := appErrType(err)
+	assert.Equal(t, activities.ErrTypeInvalid, typ, "no pollable leg at all cannot succeed")
+	assert.True(t, final)
+}

@@ -145,13 +145,17 @@ func (a *Activities) RecordTracking(ctx context.Context, in RecordTrackingInput)
 	return RecordTrackingResult{Inserted: n}, nil
 }
 
-// PollTrackingInput asks a poll-only carrier for a tracking number's events.
+// PollTrackingInput asks the carriers of a shipment's legs for news. Each
+// leg is polled with its own carrier (a consolidator's line haul and the
+// local partner's last mile have different tracking numbers); legs whose
+// carrier has no tracking API are left to pushes and manual scans.
 type PollTrackingInput struct {
-	MerchantID     string `json:"merchant_id"`
-	OrderID        string `json:"order_id"`
-	Number         int    `json:"number"`
-	Carrier        string `json:"carrier"`
-	TrackingNumber string `json:"tracking_number"`
+	MerchantID     string          `json:"merchant_id"`
+	OrderID        string          `json:"order_id"`
+	Number         int             `json:"number"`
+	Carrier        string          `json:"carrier"`
+	TrackingNumber string          `json:"tracking_number"`
+	Legs           []logistics.Leg `json:"legs"`
 }
 
 // PollTrackingResult carries only the mapped events, oldest first, so the
@@ -161,20 +165,37 @@ type PollTrackingResult struct {
 	Inserted int                       `json:"inserted"`
 }
 
-// PollTracking polls the carrier, stores every event (deduplicated) and
-// returns the new mapped ones. Carrier errors stay retryable.
+// PollTracking polls every pollable leg, stores every event (deduplicated)
+// and, when something was new, returns the mapped events. Carrier errors
+// stay retryable.
 func (a *Activities) PollTracking(ctx context.Context, in PollTrackingInput) (PollTrackingResult, error) {
-	c, ok := a.Carriers.Get(in.Carrier)
-	if !ok {
-		return PollTrackingResult{}, nonRetryable(ErrTypeInvalid, fmt.Errorf("unknown carrier %q", in.Carrier))
+	legs := in.Legs
+	if len(legs) == 0 {
+		legs = []logistics.Leg{{Carrier: in.Carrier, TrackingNumber: in.TrackingNumber}}
 	}
-	tr, ok := c.(carriers.Tracker)
-	if !ok {
-		return PollTrackingResult{}, nonRetryable(ErrTypeInvalid, fmt.Errorf("carrier %q: %w", in.Carrier, carriers.ErrUnsupported))
+	var events []logistics.TrackingEvent
+	polled := 0
+	for _, leg := range legs {
+		c, ok := a.Carriers.Get(leg.Carrier)
+		if !ok {
+			return PollTrackingResult{}, nonRetryable(ErrTypeInvalid, fmt.Errorf("unknown carrier %q", leg.Carrier))
+		}
+		tr, ok := c.(carriers.Tracker)
+		if !ok {
+			continue
+		}
+		evs, err := tr.Track(ctx, leg.TrackingNumber)
+		if errors.Is(err, carriers.ErrUnsupported) {
+			continue
+		}
+		if err != nil {
+			return PollTrackingResult{}, fmt.Errorf("track %s with %s: %w", leg.TrackingNumber, leg.Carrier, err)
+		}
+		polled++
+		events = append(events, evs...)
 	}
-	events, err := tr.Track(ctx, in.TrackingNumber)
-	if err != nil {
-		return PollTrackingResult{}, fmt.Errorf("track %s with %s: %w", in.TrackingNumber, in.Carrier, err)
+	if polled == 0 {
+		return PollTrackingResult{}, nonRetryable(ErrTypeInvalid, fmt.Errorf("no leg of shipment %d can be polled: %w", in.Number, carriers.ErrUnsupported))
 	}
 	n, err := a.Store.AddTrackingEvents(ctx, in.MerchantID, in.OrderID, in.Number, events)
 	if err != nil {

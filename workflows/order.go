@@ -258,24 +258,30 @@ func (w *orderWorkflow) picking(ctx workflow.Context) error {
 		return err
 	}
 	attempt := 0
-	return w.untilDone(ctx, "picking", func(ctx workflow.Context) error {
-		attempt++
-		w.packed = nil
-		actx := workflow.WithActivityOptions(ctx, warehouseOptions)
-		var res activities.RequestPickResult
-		if err := workflow.ExecuteActivity(actx, activities.NameRequestPick, activities.RequestPickInput{
-			Order: w.order, IdempotencyKey: fmt.Sprintf("%s/pick/%d", w.id, attempt)}).Get(ctx, &res); err != nil {
-			return err
+	// A confirmation that arrives while the order is stuck (say after the
+	// timeout) settles the stage without waiting for ops.
+	confirmed := func() bool { return w.packed != nil && w.packed.Type == logistics.WarehousePacked }
+	return w.untilDoneOr(ctx, "picking", confirmed, func(ctx workflow.Context) error {
+		if !confirmed() {
+			attempt++
+			w.packed = nil
+			actx := workflow.WithActivityOptions(ctx, warehouseOptions)
+			var res activities.RequestPickResult
+			if err := workflow.ExecuteActivity(actx, activities.NameRequestPick, activities.RequestPickInput{
+				Order: w.order, IdempotencyKey: fmt.Sprintf("%s/pick/%d", w.id, attempt)}).Get(ctx, &res); err != nil {
+				return err
+			}
+			ok, err := workflow.AwaitWithTimeout(ctx, w.settings.PickTimeout, func() bool { return w.packed != nil || w.cancel != nil })
+			switch {
+			case err != nil:
+				return err
+			case w.cancel != nil:
+				return errCancelled
+			case !ok:
+				return fmt.Errorf("warehouse %s did not confirm the pick within %s", w.order.WarehouseID, w.settings.PickTimeout)
+			}
 		}
-		ok, err := workflow.AwaitWithTimeout(ctx, w.settings.PickTimeout, func() bool { return w.packed != nil || w.cancel != nil })
-		switch {
-		case err != nil:
-			return err
-		case w.cancel != nil:
-			return errCancelled
-		case !ok:
-			return fmt.Errorf("warehouse %s did not confirm the pick within %s", w.order.WarehouseID, w.settings.PickTimeout)
-		case w.packed.Type != logistics.WarehousePacked || len(w.packed.Parcels) == 0:
+		if w.packed.Type != logistics.WarehousePacked || len(w.packed.Parcels) == 0 {
 			return fmt.Errorf("warehouse %s reported %s: %s", w.order.WarehouseID, w.packed.Type, w.packed.Reason)
 		}
 		w.parcels = w.packed.Parcels
@@ -473,6 +479,12 @@ func (w *orderWorkflow) applyAddressUpdates(ctx workflow.Context) bool {
 // untilDone runs step; when it fails for good the order is marked stuck and
 // waits for ops: retry runs the step again, skip moves on, cancel cancels.
 func (w *orderWorkflow) untilDone(ctx workflow.Context, what string, step func(workflow.Context) error) error {
+	return w.untilDoneOr(ctx, what, nil, step)
+}
+
+// untilDoneOr is untilDone where settled, if not nil, also ends the wait
+// for ops: the step runs again as if ops had sent ops.retry.
+func (w *orderWorkflow) untilDoneOr(ctx workflow.Context, what string, settled func() bool, step func(workflow.Context) error) error {
 	for {
 		if w.cancel != nil {
 			return errCancelled
@@ -484,11 +496,20 @@ func (w *orderWorkflow) untilDone(ctx workflow.Context, what string, step func(w
 		if err := w.markStuck(ctx, what+": "+failureMessage(err)); err != nil {
 			return err
 		}
-		if err := workflow.Await(ctx, func() bool { return len(w.ops) > 0 || w.cancel != nil }); err != nil {
+		if err := workflow.Await(ctx, func() bool {
+			return len(w.ops) > 0 || w.cancel != nil || (settled != nil && settled())
+		}); err != nil {
 			return err
 		}
 		if w.cancel != nil {
 			return errCancelled
+		}
+		if len(w.ops) == 0 {
+			workflow.GetLogger(ctx).Info("stuck stage settled by itself", "order_id", w.order.OrderID, "stage", string(w.stage))
+			if err := w.clearStuck(ctx); err != nil {
+				return err
+			}
+			continue
 		}
 		op := w.ops[0]
 		w.ops = w.ops[1:]

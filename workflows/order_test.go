@@ -172,6 +172,41 @@ func TestPickTimeoutMakesOrderStuckUntilOpsRetry(t *testing.T) {
 	assert.False(t, last.Stuck)
 }
 
+func TestLateConfirmationUnsticksPickingWithoutOps(t *testing.T) {
+	h := newHarness(t, &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush})
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	var stuck bool
+	h.at(7*time.Hour, func() { stuck = h.store.lastOrder().Stuck })
+	h.signal(8*time.Hour, logistics.SignalWarehouseEvent, packed())
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+9)*time.Hour, e)
+	}
+	h.run()
+	assert.True(t, stuck)
+	assert.Len(t, h.warehouse.pickKeys(), 1, "no second pick for a confirmation that was only late")
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+}
+
+func TestOutOfStockWaitsForOpsSkipOrRetry(t *testing.T) {
+	h := newHarness(t, &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush})
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, logistics.WarehouseEvent{ID: "oos", Type: logistics.WarehouseOutOfStock,
+		WarehouseID: "wh_szx", MerchantID: "m_demo", OrderID: "TT-1", Reason: "SKU T out of stock"})
+	var reason string
+	h.at(time.Hour, func() {
+		reason = h.store.lastOrder().StuckReason
+		h.env.SignalWorkflow(logistics.SignalOpsRetry, logistics.OpsAction{Actor: "ops"})
+	})
+	h.signal(2*time.Hour, logistics.SignalWarehouseEvent, func() logistics.WarehouseEvent { e := packed(); e.ID = "wh-2"; return e }())
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+3)*time.Hour, e)
+	}
+	h.run()
+	assert.Contains(t, reason, "out_of_stock")
+	assert.Len(t, h.warehouse.pickKeys(), 2, "ops.retry asks the warehouse again")
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+}
+
 func TestPollOnlyChannelIsPolledToDelivery(t *testing.T) {
 	post := &fakeCarrier{code: "post", days: 6, tracking: logistics.TrackingPoll, journey: journey("")}
 	h := newHarness(t, post)

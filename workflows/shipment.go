@@ -104,7 +104,7 @@ func (w *shipmentWorkflow) poll(ctx workflow.Context) error {
 	var res activities.PollTrackingResult
 	err := workflow.ExecuteActivity(actx, activities.NamePollTracking, activities.PollTrackingInput{
 		MerchantID: sh.MerchantID, OrderID: sh.OrderID, Number: sh.Number,
-		Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber}).Get(ctx, &res)
+		Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Legs: sh.Legs}).Get(ctx, &res)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("tracking poll failed; will poll again", "tracking_number", sh.TrackingNumber, "error", err)
 		return nil

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,32 +124,7 @@ func TestEndToEnd(t *testing.T) {
 
 	deadline := time.Now().Add(time.Duration(90+orders) * time.Second)
 	for _, id := range ids {
-		var order struct {
-			Stage     string `json:"stage"`
-			Stuck     bool   `json:"stuck"`
-			Reason    string `json:"stuck_reason"`
-			Shipments []struct {
-				Status         string `json:"status"`
-				TrackingNumber string `json:"tracking_number"`
-			} `json:"shipments"`
-			Customs *struct {
-				Regime string `json:"regime"`
-			} `json:"customs"`
-		}
-		for {
-			status, body := merchantGet(t, info, "/v1/orders/"+id)
-			if status == http.StatusOK {
-				require.NoError(t, json.Unmarshal(body, &order))
-				if order.Stage == string(logistics.StageDelivered) {
-					break
-				}
-				require.False(t, order.Stuck, "order %s stuck: %s", id, order.Reason)
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("order %s did not reach delivered in time; last answer %d %s", id, status, body)
-			}
-			time.Sleep(250 * time.Millisecond)
-		}
+		order := waitDelivered(t, info, id, deadline)
 		require.Len(t, order.Shipments, 1)
 		assert.Equal(t, "delivered", order.Shipments[0].Status)
 		require.NotNil(t, order.Customs, "the customs decision is recorded with the order")
@@ -167,6 +143,27 @@ func TestEndToEnd(t *testing.T) {
 		assert.GreaterOrEqual(t, len(tracking.Events), 4, "the timeline holds every scan")
 	}
 
+	t.Run("a refusing carrier falls back to a poll-only channel", func(t *testing.T) {
+		fault := `{"carrier": "sbx_express", "kind": "refuse", "duration_s": 600}`
+		resp, err := http.Post(info.SandboxURL+"/admin/faults", "application/json", strings.NewReader(fault))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Less(t, resp.StatusCode, 300)
+		defer func() {
+			req, _ := http.NewRequest(http.MethodDelete, info.SandboxURL+"/admin/faults", nil)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		body, _ := json.Marshal(demoOrder(demoMerchantID, "E2E-FALLBACK", "wh_szx", "GB"))
+		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, status, answer)
+		order := waitDelivered(t, info, "E2E-FALLBACK", time.Now().Add(2*time.Minute))
+		require.Len(t, order.Shipments, 1)
+		assert.NotEqual(t, "sbx_express", order.Shipments[0].Carrier, "the refusing carrier was skipped")
+	})
+
 	tc, err := client.Dial(client.Options{HostPort: info.TemporalHostPort, Logger: nopTemporalLogger{}})
 	require.NoError(t, err)
 	defer tc.Close()
@@ -183,6 +180,8 @@ func TestEndToEnd(t *testing.T) {
 	if dir := os.Getenv("CROSSDOCK_RECORD_HISTORY"); dir != "" {
 		recordHistory(t, tc, wfID, filepath.Join(dir, "order_delivered.json"))
 		recordHistory(t, tc, logistics.ShipmentWorkflowID(demoMerchantID, ids[0], 1), filepath.Join(dir, "shipment_delivered.json"))
+		recordHistory(t, tc, logistics.OrderWorkflowID(demoMerchantID, "E2E-FALLBACK"), filepath.Join(dir, "order_fallback_polled.json"))
+		recordHistory(t, tc, logistics.ShipmentWorkflowID(demoMerchantID, "E2E-FALLBACK", 1), filepath.Join(dir, "shipment_partner_handoff_polled.json"))
 	}
 
 	stop()
@@ -191,6 +190,42 @@ func TestEndToEnd(t *testing.T) {
 		require.NoError(t, err, "dev stack stops cleanly")
 	case <-time.After(time.Minute):
 		t.Fatal("dev stack did not stop within a minute")
+	}
+}
+
+// deliveredOrder is the part of GET /v1/orders/{id} the end-to-end test reads.
+type deliveredOrder struct {
+	Stage     string `json:"stage"`
+	Stuck     bool   `json:"stuck"`
+	Reason    string `json:"stuck_reason"`
+	Shipments []struct {
+		Carrier        string `json:"carrier"`
+		Status         string `json:"status"`
+		TrackingNumber string `json:"tracking_number"`
+	} `json:"shipments"`
+	Customs *struct {
+		Regime string `json:"regime"`
+	} `json:"customs"`
+}
+
+// waitDelivered polls the merchant API until the order is delivered; it
+// fails at once if the order is stuck, and at the deadline.
+func waitDelivered(t *testing.T, info stackInfo, id string, deadline time.Time) deliveredOrder {
+	t.Helper()
+	for {
+		var order deliveredOrder
+		status, body := merchantGet(t, info, "/v1/orders/"+id)
+		if status == http.StatusOK {
+			require.NoError(t, json.Unmarshal(body, &order))
+			if order.Stage == string(logistics.StageDelivered) {
+				return order
+			}
+			require.False(t, order.Stuck, "order %s stuck: %s", id, order.Reason)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order %s did not reach delivered in time; last answer %d %s", id, status, body)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
