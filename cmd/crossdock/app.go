@@ -37,8 +37,10 @@ func newLogger(cfg Config) *slog.Logger {
 
 // dialTemporal connects to Temporal using the SDK's standard TEMPORAL_*
 // variables (address, namespace, TLS, API key); hostPort overrides the
-// address when the dev server was started in-process.
-func dialTemporal(ctx context.Context, cfg Config, hostPort string, logger *slog.Logger) (client.Client, error) {
+// address when the dev server was started in-process. A lazy client
+// connects on first use, so a process can start (and say it is not ready)
+// while Temporal is still down.
+func dialTemporal(ctx context.Context, cfg Config, hostPort string, lazy bool, logger *slog.Logger) (client.Client, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
 		return nil, fmt.Errorf("temporal configuration: %w", err)
@@ -51,6 +53,13 @@ func dialTemporal(ctx context.Context, cfg Config, hostPort string, logger *slog
 	}
 	opts.Namespace = cfg.TemporalNamespace
 	opts.Logger = tlog.NewStructuredLogger(logger.With("component", "temporal"))
+	if lazy {
+		c, err := client.NewLazyClient(opts)
+		if err != nil {
+			return nil, fmt.Errorf("temporal client for %s: %w", opts.HostPort, err)
+		}
+		return c, nil
+	}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	c, err := client.DialContext(dctx, opts)

@@ -174,7 +174,7 @@ func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 // Crossdock's search attributes and the web UI) when TEMPORAL_ADDRESS is unset.
 func devTemporal(ctx context.Context, cfg Config, opts stackOptions, logger *slog.Logger) (client.Client, string, string, func(), error) {
 	if cfg.TemporalAddress != "" {
-		c, err := dialTemporal(ctx, cfg, cfg.TemporalAddress, logger)
+		c, err := dialTemporal(ctx, cfg, cfg.TemporalAddress, false, logger)
 		if err != nil {
 			return nil, "", "", nil, err
 		}

@@ -8,15 +8,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/crossdock/crossdock/carriers"
 	"github.com/crossdock/crossdock/logistics"
 	"github.com/crossdock/crossdock/store"
+	"github.com/crossdock/crossdock/warehouses"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -61,34 +65,19 @@ func newAPICommand() *cobra.Command {
 		Short: "Serve the HTTP API (webhooks, merchant API, ops, health)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
+			needSecret := func(cfg Config) error {
+				if len(cfg.OrderWebhookSecret) == 0 {
+					return errors.New("CROSSDOCK_ORDER_WEBHOOK_SECRET: required for crossdock api")
+				}
+				return nil
 			}
-			if len(cfg.OrderWebhookSecret) == 0 {
-				return errors.New("CROSSDOCK_ORDER_WEBHOOK_SECRET: required for crossdock api")
-			}
-			logger := newLogger(cfg)
-			ctx := cmd.Context()
-			st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			tc, err := dialTemporal(ctx, cfg, cfg.TemporalAddress, logger)
-			if err != nil {
-				return err
-			}
-			defer tc.Close()
-			cr, wr, err := registries(cfg)
-			if err != nil {
-				return err
-			}
-			h, err := newAPIHandler(cfg, st, tc, cr, wr, logger)
-			if err != nil {
-				return err
-			}
-			return serveHTTP(ctx, "api", cfg.HTTPAddr, h, cfg.ShutdownTimeout, logger)
+			return withServices(cmd, true, needSecret, func(ctx context.Context, s services) error {
+				h, err := newAPIHandler(s.cfg, s.store, s.temporal, s.carriers, s.warehouses, s.logger)
+				if err != nil {
+					return err
+				}
+				return serveHTTP(ctx, "api", s.cfg.HTTPAddr, h, s.cfg.ShutdownTimeout, s.logger)
+			})
 		},
 	}
 }
@@ -99,33 +88,55 @@ func newWorkerCommand() *cobra.Command {
 		Short: "Run the Temporal worker (workflows and activities)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
-			logger := newLogger(cfg)
-			ctx := cmd.Context()
-			st, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			tc, err := dialTemporal(ctx, cfg, cfg.TemporalAddress, logger)
-			if err != nil {
-				return err
-			}
-			defer tc.Close()
-			cr, wr, err := registries(cfg)
-			if err != nil {
-				return err
-			}
-			acts, err := newActivities(cfg, st, cr, wr)
-			if err != nil {
-				return err
-			}
-			return runWorker(ctx, tc, acts, logger)
+			return withServices(cmd, false, nil, func(ctx context.Context, s services) error {
+				acts, err := newActivities(s.cfg, s.store, s.carriers, s.warehouses)
+				if err != nil {
+					return err
+				}
+				return runWorker(ctx, s.temporal, acts, s.logger)
+			})
 		},
 	}
+}
+
+// services are what the api and worker processes share: configuration,
+// logger, store, Temporal client and the carrier and warehouse registries.
+type services struct {
+	cfg        Config
+	logger     *slog.Logger
+	store      *store.Store
+	temporal   client.Client
+	carriers   *carriers.Registry
+	warehouses *warehouses.Registry
+}
+
+// withServices checks the configuration (check may be nil), opens the
+// shared services, runs fn, and closes them. lazyTemporal lets the process
+// start while Temporal is unreachable (the API answers 503 until it is).
+func withServices(cmd *cobra.Command, lazyTemporal bool, check func(Config) error, fn func(context.Context, services) error) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(cfg); err != nil {
+			return err
+		}
+	}
+	s := services{cfg: cfg, logger: newLogger(cfg)}
+	ctx := cmd.Context()
+	if s.store, err = store.Open(ctx, cfg.DatabaseURL, cfg.DataDir); err != nil {
+		return err
+	}
+	defer s.store.Close()
+	if s.temporal, err = dialTemporal(ctx, cfg, cfg.TemporalAddress, lazyTemporal, s.logger); err != nil {
+		return err
+	}
+	defer s.temporal.Close()
+	if s.carriers, s.warehouses, err = registries(cfg); err != nil {
+		return err
+	}
+	return fn(ctx, s)
 }
 
 func newSandboxCommand() *cobra.Command {

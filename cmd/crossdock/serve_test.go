@@ -26,7 +26,9 @@ func TestServeLetsInFlightRequestsFinish(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, "test", ln, h, 5*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil))) }()
+	go func() {
+		done <- serve(ctx, "test", ln, h, 5*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
 
 	url := "http://" + ln.Addr().String() + "/slow"
 	type result struct {
