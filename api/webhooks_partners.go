@@ -17,8 +17,7 @@ import (
 // does not know, or whose shipment has finished, are acknowledged and dropped
 // (logged), so the carrier does not retry them forever.
 type trackingAccepted struct {
-	Accepted               int      `json:"accepted"`
-	UnknownTrackingNumbers []string `json:"unknown_tracking_numbers"`
+	Accepted int `json:"accepted"`
 }
 
 // warehouseAccepted answers a warehouse webhook.
@@ -85,7 +84,8 @@ func (s *Server) carrierWebhook(c *gin.Context) {
 		}
 		byNumber[e.TrackingNumber] = append(byNumber[e.TrackingNumber], e)
 	}
-	answer := trackingAccepted{UnknownTrackingNumbers: []string{}}
+	var answer trackingAccepted
+	var unknown []string
 	for _, tn := range numbers {
 		ref, err := s.cfg.Store.ShipmentByTrackingNumber(ctx, tn)
 		if logistics.ErrorCode(err) == logistics.CodeNotFound {
@@ -93,7 +93,7 @@ func (s *Server) carrierWebhook(c *gin.Context) {
 			// the number is recorded: answer 404 without recording, so the
 			// carrier's retry delivers it once the shipment is known.
 			log.Warn("tracking events for an unknown tracking number refused", "tracking_number", tn, "events", len(byNumber[tn]))
-			answer.UnknownTrackingNumbers = append(answer.UnknownTrackingNumbers, tn)
+			unknown = append(unknown, tn)
 			continue
 		}
 		if err != nil {
@@ -116,9 +116,9 @@ func (s *Server) carrierWebhook(c *gin.Context) {
 		}
 		answer.Accepted += len(update.Events)
 	}
-	if len(answer.UnknownTrackingNumbers) > 0 {
+	if len(unknown) > 0 {
 		s.fail(c, &logistics.Error{Code: logistics.CodeNotFound, Message: "unknown tracking number; retry later if it was just booked",
-			Details: []logistics.FieldProblem{{Field: "tracking_number", Problem: "unknown: " + strings.Join(answer.UnknownTrackingNumbers, ", ")}}})
+			Details: []logistics.FieldProblem{{Field: "tracking_number", Problem: "unknown: " + strings.Join(unknown, ", ")}}})
 		return
 	}
 	log.Info("carrier webhook accepted", "events", answer.Accepted)

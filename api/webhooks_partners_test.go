@@ -46,7 +46,7 @@ func TestCarrierWebhook(t *testing.T) {
 		h := newH(t)
 		rec := h.do(http.MethodPost, "/v1/webhooks/carriers/sbx_express", body(t), goodSignature)
 		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
-		assert.JSONEq(t, `{"accepted":3,"unknown_tracking_numbers":[]}`, rec.Body.String())
+		assert.JSONEq(t, `{"accepted":3}`, rec.Body.String())
 		calls := h.temporal.recorded()
 		require.Len(t, calls, 2)
 		assert.Equal(t, "SignalWorkflow", calls[0].Method)

@@ -229,17 +229,26 @@ func waitDelivered(t *testing.T, info stackInfo, id string, deadline time.Time) 
 	}
 }
 
+// merchantGet calls the merchant API as a well-behaved client would,
+// waiting out 429s for the Retry-After they give (a bounded number of times).
 func merchantGet(t *testing.T, info stackInfo, path string) (int, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, info.APIURL+path, nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+info.DemoAPIKey)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, body
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequest(http.MethodGet, info.APIURL+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+info.DemoAPIKey)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		if resp.StatusCode != http.StatusTooManyRequests || attempt == 20 {
+			return resp.StatusCode, body
+		}
+		wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		require.NoError(t, err, "a 429 carries Retry-After in seconds")
+		time.Sleep(time.Duration(wait) * time.Second)
+	}
 }
 
 func assertNoOrder(t *testing.T, info stackInfo, id string) {
