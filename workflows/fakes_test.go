@@ -185,3 +185,15 @@ func (f fakeCustoms) Decide(in customs.Input) (logistics.CustomsDecision, error)
 	}
 	return d, nil
 }
+
+// untrackable declares a poll channel but has no tracking API: a carrier
+// configuration mistake the workflow must survive.
+type untrackable struct{ inner *fakeCarrier }
+
+var _ carriers.Carrier = untrackable{}
+
+func (u untrackable) Code() string                  { return u.inner.Code() }
+func (u untrackable) Channels() []logistics.Channel { return u.inner.Channels() }
+func (u untrackable) Book(ctx context.Context, req carriers.BookRequest) (carriers.Booking, error) {
+	return u.inner.Book(ctx, req)
+}

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"testing"
@@ -9,7 +10,9 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
@@ -238,4 +241,22 @@ func TestCustomsBlockWaitsForOpsThenCancel(t *testing.T) {
 	assert.Contains(t, st.orders[len(st.orders)-2].StuckReason, "denied_party_match")
 	assert.Equal(t, logistics.StageCancelled, st.lastOrder().Stage)
 	assert.Empty(t, wh.pickKeys())
+}
+
+func TestUnpollableChannelFallsBackToPushesAndScans(t *testing.T) {
+	h := newHarness(t, untrackable{&fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPoll}})
+	polls := 0
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == activities.NamePollTracking {
+			polls++
+		}
+	})
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+2)*24*time.Hour, e)
+	}
+	h.run()
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+	assert.Equal(t, 1, polls, "a channel that cannot be polled is not polled again every interval")
 }

@@ -1,9 +1,11 @@
 package workflows
 
 import (
+	"errors"
 	"sort"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/crossdock/crossdock/activities"
@@ -53,9 +55,9 @@ func ShipmentWorkflow(ctx workflow.Context, in ShipmentInput) (ShipmentResult, e
 func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
 	ch := workflow.GetSignalChannel(ctx, logistics.SignalTrackingEvent)
 	sh := &w.in.Shipment
-	poll := w.in.Channel.Capabilities.Tracking == logistics.TrackingPoll
+	poll := func() bool { return w.in.Channel.Capabilities.Tracking == logistics.TrackingPoll }
 	for !sh.Status.Terminal() {
-		if poll {
+		if poll() {
 			if err := w.poll(ctx); err != nil {
 				return ShipmentResult{}, err
 			}
@@ -70,7 +72,7 @@ func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
 			c.Receive(ctx, &u)
 			w.pending = append(w.pending, u)
 		})
-		if poll {
+		if poll() {
 			sel.AddFuture(workflow.NewTimer(tctx, w.in.PollInterval), func(workflow.Future) {})
 		}
 		sel.Select(ctx)
@@ -105,6 +107,14 @@ func (w *shipmentWorkflow) poll(ctx workflow.Context) error {
 	err := workflow.ExecuteActivity(actx, activities.NamePollTracking, activities.PollTrackingInput{
 		MerchantID: sh.MerchantID, OrderID: sh.OrderID, Number: sh.Number,
 		Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Legs: sh.Legs}).Get(ctx, &res)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		// No leg can ever be polled: follow pushes and manual scans only.
+		workflow.GetLogger(ctx).Error("tracking cannot be polled; waiting for pushes and manual scans",
+			"tracking_number", sh.TrackingNumber, "error", err)
+		w.in.Channel.Capabilities.Tracking = logistics.TrackingNone
+		return nil
+	}
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("tracking poll failed; will poll again", "tracking_number", sh.TrackingNumber, "error", err)
 		return nil
