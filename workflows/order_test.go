@@ -161,7 +161,7 @@ func TestPickTimeoutMakesOrderStuckUntilOpsRetry(t *testing.T) {
 	var stuck bool
 	h.at(7*time.Hour, func() {
 		stuck = h.store.lastOrder().Stuck
-		h.env.SignalWorkflow(logistics.SignalOpsRetry, logistics.OpsAction{Actor: "ops@example.com"})
+		h.env.SignalWorkflow(logistics.SignalOpsRetry, nil) // the Temporal UI sends a signal with no input
 	})
 	h.signal(8*time.Hour, logistics.SignalWarehouseEvent, func() logistics.WarehouseEvent { e := packed(); e.ID = "wh-2"; return e }())
 	for i, e := range journey("express-1") {
