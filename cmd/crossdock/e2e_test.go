@@ -28,11 +28,11 @@ import (
 // it the test skips, except under CI=true, where it fails.
 func temporalCLIForTest(t *testing.T) string {
 	t.Helper()
-	candidates := []string{os.Getenv("CROSSDOCK_TEMPORAL_CLI"), filepath.Join("..", "..", "bin", "temporal")}
+	candidates := []string{filepath.Join("..", "..", "bin", "temporal")}
+	if env := os.Getenv("CROSSDOCK_TEMPORAL_CLI"); env != "" {
+		candidates = []string{env} // an explicit choice is never second-guessed
+	}
 	for _, c := range candidates {
-		if c == "" {
-			continue
-		}
 		if abs, err := filepath.Abs(c); err == nil {
 			if _, err := os.Stat(abs); err == nil {
 				return abs
