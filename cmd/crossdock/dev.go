@@ -123,11 +123,12 @@ func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 	if err != nil {
 		return fmt.Errorf("CROSSDOCK_HTTP_ADDR: listen on %s: %w", apiAddr, err)
 	}
+	defer apiLn.Close() // closed by the server's shutdown too; this covers early returns
 	sandboxLn, err := net.Listen("tcp", sandboxAddr)
 	if err != nil {
-		apiLn.Close()
 		return fmt.Errorf("CROSSDOCK_SANDBOX_ADDR: listen on %s: %w", sandboxAddr, err)
 	}
+	defer sandboxLn.Close()
 	cfg.APIURL = localURL(apiLn.Addr().String())
 	cfg.SandboxURL = localURL(sandboxLn.Addr().String())
 
