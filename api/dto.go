@@ -224,7 +224,17 @@ func toOrderTracking(v store.OrderView, events []logistics.TrackingEvent) orderT
 	}
 	sorted := slices.Clone(events)
 	slices.SortStableFunc(sorted, func(a, b logistics.TrackingEvent) int { return a.OccurredAt.Compare(b.OccurredAt) })
+	// An unmapped carrier code keeps the previous status (contract.md), so
+	// the timeline never shows an empty status.
+	previous := map[string]logistics.Status{}
 	for _, e := range sorted {
+		if !e.Status.Valid() {
+			e.Status = previous[e.TrackingNumber]
+			if e.Status == "" {
+				e.Status = logistics.StatusPending
+			}
+		}
+		previous[e.TrackingNumber] = e.Status
 		out.Events = append(out.Events, toTrackingEvent(e))
 	}
 	return out

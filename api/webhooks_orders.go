@@ -203,6 +203,9 @@ func parseOrderEvent(body []byte, webhookID string) (orderEvent, time.Time, erro
 			return orderEvent{}, time.Time{}, err
 		}
 		p = validateOrderRef(data.MerchantID, data.OrderID)
+		if !logistics.ValidText(data.Reason) {
+			p = append(p, logistics.FieldProblem{Field: "data.reason", Problem: "must be valid UTF-8 without control characters"})
+		}
 		if len(data.Reason) > maxReasonLength {
 			p = append(p, logistics.FieldProblem{Field: "data.reason", Problem: "must be at most 1000 bytes"})
 		}

@@ -13,11 +13,13 @@ import (
 	"github.com/crossdock/crossdock/warehouses"
 )
 
-// trackingAccepted answers a carrier webhook. Events for numbers Crossdock
-// does not know, or whose shipment has finished, are acknowledged and dropped
-// (logged), so the carrier does not retry them forever.
+// trackingAccepted answers a carrier webhook: events handed to their
+// shipments, and events ignored because their shipment has finished.
+// Unknown numbers and shipments not yet running are refused instead (503,
+// unrecorded), so the carrier's retry delivers them later.
 type trackingAccepted struct {
 	Accepted int `json:"accepted"`
+	Ignored  int `json:"ignored"`
 }
 
 // warehouseAccepted answers a warehouse webhook.
@@ -84,42 +86,55 @@ func (s *Server) carrierWebhook(c *gin.Context) {
 		}
 		byNumber[e.TrackingNumber] = append(byNumber[e.TrackingNumber], e)
 	}
-	var answer trackingAccepted
+	// Resolve every number before signalling any, so a refused webhook has
+	// had no effect and its redelivery starts afresh.
+	refs := make(map[string]store.ShipmentRef, len(numbers))
 	var unknown []string
 	for _, tn := range numbers {
 		ref, err := s.cfg.Store.ShipmentByTrackingNumber(ctx, tn)
-		if logistics.ErrorCode(err) == logistics.CodeNotFound {
-			// A carrier may push its first scan before the booking that made
-			// the number is recorded: answer 404 without recording, so the
-			// carrier's retry delivers it once the shipment is known.
-			log.Warn("tracking events for an unknown tracking number refused", "tracking_number", tn, "events", len(byNumber[tn]))
+		switch {
+		case logistics.ErrorCode(err) == logistics.CodeNotFound, err == nil && ref.Carrier != "" && ref.Carrier != code:
+			// Not ours, or not booked yet: a carrier may push its first scan
+			// before the booking that made the number is recorded. A number
+			// issued by another carrier is treated the same, so one carrier's
+			// secret never writes into another carrier's shipment.
 			unknown = append(unknown, tn)
-			continue
-		}
-		if err != nil {
-			s.fail(c, unavailable("the database", err))
+		case err != nil:
+			s.fail(c, fromStore(err))
 			return
+		default:
+			refs[tn] = ref
 		}
-		update := logistics.TrackingUpdate{WebhookID: webhookID, Events: byNumber[tn]}
-		err = s.cfg.Temporal.SignalWorkflow(ctx, ref.WorkflowID, "", logistics.SignalTrackingEvent, update)
-		if isWorkflowNotFound(err) {
-			// The shipment workflow starts just after the booking is
-			// recorded; until then (or once it has finished) ask the carrier
-			// to retry rather than lose the scan.
-			log.Warn("shipment workflow not running; carrier asked to retry", "tracking_number", tn, "workflow_id", ref.WorkflowID)
-			s.fail(c, unavailable("the shipment workflow", err))
-			return
-		}
-		if err != nil {
-			s.fail(c, unavailable("Temporal", err))
-			return
-		}
-		answer.Accepted += len(update.Events)
 	}
 	if len(unknown) > 0 {
-		s.fail(c, &logistics.Error{Code: logistics.CodeNotFound, Message: "unknown tracking number; retry later if it was just booked",
-			Details: []logistics.FieldProblem{{Field: "tracking_number", Problem: "unknown: " + strings.Join(unknown, ", ")}}})
+		log.Warn("tracking events for unknown tracking numbers; carrier asked to retry", "tracking_numbers", unknown)
+		s.fail(c, &logistics.Error{Code: logistics.CodeUnavailable, Message: "unknown tracking number; retry later if it was just booked",
+			Details: []logistics.FieldProblem{{Field: "tracking_number", Problem: "unknown to Crossdock for this carrier: " + strings.Join(unknown, ", ")}}})
 		return
+	}
+	var answer trackingAccepted
+	for _, tn := range numbers {
+		ref := refs[tn]
+		update := logistics.TrackingUpdate{WebhookID: webhookID, Events: byNumber[tn]}
+		err := s.cfg.Temporal.SignalWorkflow(ctx, ref.WorkflowID, "", logistics.SignalTrackingEvent, update)
+		switch {
+		case isWorkflowNotFound(err) && ref.Status.Terminal():
+			// A late or repeated scan of a finished shipment: nothing can
+			// change, so acknowledge it rather than have the carrier retry.
+			log.Info("scan for a finished shipment ignored", "tracking_number", tn, "status", string(ref.Status))
+			answer.Ignored += len(update.Events)
+		case isWorkflowNotFound(err):
+			// The shipment workflow starts just after the booking is
+			// recorded: ask the carrier to retry rather than lose the scan.
+			log.Warn("shipment workflow not running yet; carrier asked to retry", "tracking_number", tn, "workflow_id", ref.WorkflowID)
+			s.fail(c, unavailable("the shipment workflow", err))
+			return
+		case err != nil:
+			s.fail(c, unavailable("Temporal", err))
+			return
+		default:
+			answer.Accepted += len(update.Events)
+		}
 	}
 	log.Info("carrier webhook accepted", "events", answer.Accepted)
 	s.record(c, store.WebhookRecord{Source: source, ID: webhookID, EventType: logistics.SignalTrackingEvent}, http.StatusAccepted, answer)
@@ -177,6 +192,7 @@ func (s *Server) warehouseWebhook(c *gin.Context) {
 	}
 	workflowID := logistics.OrderWorkflowID(ev.MerchantID, ev.OrderID)
 	rec := store.WebhookRecord{Source: source, ID: ev.ID, EventType: logistics.SignalWarehouseEvent, MerchantID: ev.MerchantID, OrderID: ev.OrderID}
+	ev.Reason = logistics.CleanText(ev.Reason) // it may end up in the order's stuck_reason
 	err = s.cfg.Temporal.SignalWorkflow(c.Request.Context(), workflowID, "", logistics.SignalWarehouseEvent, ev)
 	if isWorkflowNotFound(err) {
 		s.log(c).Warn("warehouse event for an order that is not running", "warehouse_id", whID, "webhook_id", ev.ID, "workflow_id", workflowID)

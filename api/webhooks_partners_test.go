@@ -46,7 +46,7 @@ func TestCarrierWebhook(t *testing.T) {
 		h := newH(t)
 		rec := h.do(http.MethodPost, "/v1/webhooks/carriers/sbx_express", body(t), goodSignature)
 		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
-		assert.JSONEq(t, `{"accepted":3}`, rec.Body.String())
+		assert.JSONEq(t, `{"accepted":3,"ignored":0}`, rec.Body.String())
 		calls := h.temporal.recorded()
 		require.Len(t, calls, 2)
 		assert.Equal(t, "SignalWorkflow", calls[0].Method)
@@ -67,18 +67,29 @@ func TestCarrierWebhook(t *testing.T) {
 		require.Len(t, records, 1)
 		assert.Equal(t, "carrier:sbx_express", records[0].Source)
 	})
-	t.Run("an unknown number is refused unrecorded so the carrier retries once the booking is known", func(t *testing.T) {
+	t.Run("an unknown number is refused unrecorded, and nothing is signalled, so the retry starts afresh", func(t *testing.T) {
 		h := newH(t)
-		b := partnerBody(t, partnerWebhook{ID: "cw_2", Events: []logistics.TrackingEvent{scan("NOPE", "A", fixedNow), scan("SBX1", "A", fixedNow)}})
+		b := partnerBody(t, partnerWebhook{ID: "cw_2", Events: []logistics.TrackingEvent{scan("SBX1", "A", fixedNow), scan("NOPE", "A", fixedNow)}})
 		rec := h.do(http.MethodPost, "/v1/webhooks/carriers/sbx_express", b, goodSignature)
-		require.Equal(t, http.StatusNotFound, rec.Code)
-		assert.Contains(t, rec.Body.String(), "unknown: NOPE")
+		require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+		assert.NotEmpty(t, rec.Header().Get("Retry-After"))
+		assert.Contains(t, rec.Body.String(), "NOPE")
+		assert.Empty(t, h.temporal.recorded(), "no shipment is signalled by a refused webhook")
 		assert.Empty(t, h.store.records(), "nothing recorded: a redelivery is processed afresh")
 
-		h.store.refs["NOPE"] = store.ShipmentRef{MerchantID: "m_demo", OrderID: "TT-3", Number: 1, WorkflowID: "shipment/m_demo/TT-3/1"}
+		h.store.refs["NOPE"] = store.ShipmentRef{MerchantID: "m_demo", OrderID: "TT-3", Number: 1, WorkflowID: "shipment/m_demo/TT-3/1", Carrier: "sbx_express"}
 		again := h.do(http.MethodPost, "/v1/webhooks/carriers/sbx_express", b, goodSignature)
 		require.Equal(t, http.StatusAccepted, again.Code, again.Body.String())
+		assert.Len(t, h.temporal.recorded(), 2)
 		assert.Len(t, h.store.records(), 1)
+	})
+	t.Run("a number issued by another carrier is not theirs to update", func(t *testing.T) {
+		h := newH(t)
+		h.store.refs["LS1"] = store.ShipmentRef{MerchantID: "m_demo", OrderID: "TT-4", Number: 1, WorkflowID: "shipment/m_demo/TT-4/1", Carrier: "sbx_post"}
+		b := partnerBody(t, partnerWebhook{ID: "cw_4", Events: []logistics.TrackingEvent{scan("LS1", "DLV", fixedNow)}})
+		rec := h.do(http.MethodPost, "/v1/webhooks/carriers/sbx_express", b, goodSignature)
+		require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+		assert.Empty(t, h.temporal.recorded())
 	})
 	t.Run("shipment workflow not running yet is retried, not dropped", func(t *testing.T) {
 		h := newH(t)
@@ -88,6 +99,18 @@ func TestCarrierWebhook(t *testing.T) {
 		require.Equal(t, http.StatusServiceUnavailable, rec.Code)
 		assert.NotEmpty(t, rec.Header().Get("Retry-After"))
 		assert.Empty(t, h.store.records())
+	})
+	t.Run("a late scan of a finished shipment is acknowledged and ignored", func(t *testing.T) {
+		h := newH(t)
+		ref := h.store.refs["SBX1"]
+		ref.Status = logistics.StatusDelivered
+		h.store.refs["SBX1"] = ref
+		h.temporal.setErr(serviceerror.NewNotFound("workflow execution already completed"))
+		b := partnerBody(t, partnerWebhook{ID: "cw_5", Events: []logistics.TrackingEvent{scan("SBX1", "DLV", fixedNow)}})
+		rec := h.do(http.MethodPost, "/v1/webhooks/carriers/sbx_express", b, goodSignature)
+		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+		assert.JSONEq(t, `{"accepted":0,"ignored":1}`, rec.Body.String())
+		assert.Len(t, h.store.records(), 1)
 	})
 	t.Run("Temporal down", func(t *testing.T) {
 		h := newH(t)

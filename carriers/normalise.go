@@ -50,7 +50,7 @@ func (m MappingTable) Normalise(raw RawEvent, origin, destination string) logist
 		mapping = CodeMapping{
 			Substatus:        SubstatusUnmapped,
 			ResponsibleParty: logistics.PartyUnknown,
-			Reason:           "unmapped carrier code " + raw.Code,
+			Reason:           "unmapped carrier code " + logistics.CleanText(raw.Code),
 		}
 	}
 	party := mapping.ResponsibleParty
@@ -65,11 +65,11 @@ func (m MappingTable) Normalise(raw RawEvent, origin, destination string) logist
 		ResponsibleParty: party,
 		ActionRequired:   mapping.ActionRequired,
 		OccurredAt:       raw.OccurredAt,
-		Location:         raw.Location,
+		Location:         logistics.Location{City: logistics.CleanText(raw.Location.City), Country: logistics.CleanText(raw.Location.Country)},
 		Carrier:          raw.Carrier,
-		TrackingNumber:   raw.TrackingNumber,
-		RawCode:          raw.Code,
-		RawDescription:   raw.Description,
+		TrackingNumber:   logistics.CleanText(raw.TrackingNumber),
+		RawCode:          logistics.CleanText(raw.Code),
+		RawDescription:   logistics.CleanText(raw.Description),
 		Source:           raw.Source,
 	}
 }

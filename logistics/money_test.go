@@ -28,3 +28,13 @@ func TestMoneyJSON(t *testing.T) {
 	assert.Error(t, json.Unmarshal([]byte(`{"amount": 12.5, "currency": "GBP"}`), &m), "a JSON number is refused")
 	assert.Error(t, json.Unmarshal([]byte(`{"amount": "12,50", "currency": "GBP"}`), &m))
 }
+
+func TestTextHygiene(t *testing.T) {
+	assert.True(t, ValidText("Zürich, 北京 — ok"))
+	assert.False(t, ValidText("a\x00b"))
+	assert.False(t, ValidText("line\nbreak"))
+	assert.False(t, ValidText(string([]byte{0xff, 'a'})))
+	assert.Equal(t, "a b", CleanText("a\x00b"))
+	assert.Equal(t, " a", CleanText(string([]byte{0xff, 'a'})))
+	assert.Equal(t, "unchanged", CleanText("unchanged"))
+}

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -148,6 +150,10 @@ func (o Order) Validate() error {
 	default:
 		p.add("data.incoterm", "must be DDP or DAP")
 	}
+	for _, f := range [][2]string{{"data.marketplace", o.Marketplace}, {"data.tax_ids.ioss", o.TaxIDs.IOSS},
+		{"data.tax_ids.eori", o.TaxIDs.EORI}, {"data.tax_ids.uk_vat", o.TaxIDs.UKVAT}} {
+		printable(&p, f[0], f[1])
+	}
 	o.ShipTo.validate(&p, "data.ship_to")
 	if len(o.Items) == 0 {
 		p.add("data.items", "must contain at least one item")
@@ -171,7 +177,41 @@ func (a Address) Validate(field string) error {
 	return p.err("the address is invalid")
 }
 
+// ValidText reports whether s is valid UTF-8 without control characters
+// (NUL, line breaks, ...): such text is never a real address, description
+// or reason, and some databases cannot store it.
+func ValidText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	return strings.IndexFunc(s, unicode.IsControl) < 0
+}
+
+// CleanText replaces invalid UTF-8 and control characters with spaces, for
+// text Crossdock stores but does not control (a carrier's descriptions).
+func CleanText(s string) string {
+	if ValidText(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, " "))
+}
+
+func printable(p *problems, field, s string) {
+	if !ValidText(s) {
+		p.add(field, "must be valid UTF-8 without control characters")
+	}
+}
+
 func (a Address) validate(p *problems, field string) {
+	for _, f := range [][2]string{{"name", a.Name}, {"line1", a.Line1}, {"line2", a.Line2}, {"city", a.City},
+		{"region", a.Region}, {"postal_code", a.PostalCode}, {"phone", a.Phone}, {"email", a.Email}} {
+		printable(p, field+"."+f[0], f[1])
+	}
 	if strings.TrimSpace(a.Name) == "" {
 		p.add(field+".name", "is required")
 	}
@@ -193,6 +233,8 @@ func (a Address) validate(p *problems, field string) {
 }
 
 func (it Item) validate(p *problems, field string) {
+	printable(p, field+".sku", it.SKU)
+	printable(p, field+".description", it.Description)
 	if strings.TrimSpace(it.SKU) == "" {
 		p.add(field+".sku", "is required")
 	}

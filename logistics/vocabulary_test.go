@@ -86,6 +86,18 @@ func TestOrderValidateNamesEveryBadField(t *testing.T) {
 			UnitPrice: Money{Amount: decimal.RequireFromString("12.50"), Currency: "GBP"}, HSCode: "610910",
 			OriginCountry: "CN", WeightGrams: 180, DangerousGoods: DGNone}}}
 	require.NoError(t, good.Validate())
+
+	nul := good
+	nul.ShipTo.Line1 = "12 Example Street\x00"
+	nul.Items = []Item{good.Items[0]}
+	nul.Items[0].Description = "Cotton\nT-shirt"
+	err = nul.Validate()
+	require.ErrorAs(t, err, &e)
+	fields = nil
+	for _, d := range e.Details {
+		fields = append(fields, d.Field)
+	}
+	assert.Equal(t, []string{"data.ship_to.line1", "data.items[0].description"}, fields, "control characters are refused, in field order")
 	v, err := good.GoodsValue()
 	require.NoError(t, err)
 	assert.Equal(t, "25", v.Amount.String())

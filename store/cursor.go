@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"time"
+
+	"github.com/crossdock/crossdock/logistics"
 )
 
 // Cursor kinds, so a cursor of one list is refused by another.
@@ -46,10 +48,12 @@ func decodeCursor(text, kind string) (cursor, error) {
 	if err := dec.Decode(&c); err != nil || dec.More() {
 		return cursor{}, errBadCursor
 	}
-	if c.Kind != kind || c.UpdatedAt.IsZero() || c.OrderID == "" {
+	// A cursor is opaque but not trusted: its ids must look like ids, so a
+	// tampered one is a 422, not a database error.
+	if c.Kind != kind || c.UpdatedAt.IsZero() || !logistics.ValidID(c.OrderID) {
 		return cursor{}, errBadCursor
 	}
-	if kind == cursorStuckOrders && c.MerchantID == "" {
+	if kind == cursorStuckOrders && !logistics.ValidID(c.MerchantID) {
 		return cursor{}, errBadCursor
 	}
 	return c, nil

@@ -92,7 +92,7 @@ func (s *Store) ShipmentByTrackingNumber(ctx context.Context, trackingNumber str
 		return ShipmentRef{}, err
 	}
 	return ShipmentRef{MerchantID: row.MerchantID, OrderID: row.OrderID, Number: row.Number,
-		WorkflowID: row.WorkflowID, Carrier: carrier}, nil
+		WorkflowID: row.WorkflowID, Carrier: carrier, Status: logistics.Status(row.Status)}, nil
 }
 
 // MerchantShipmentByTrackingNumber returns the merchant's shipment that owns

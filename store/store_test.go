@@ -632,12 +632,12 @@ func TestMerchantScoping(t *testing.T) {
 			ref, err := s.ShipmentByTrackingNumber(ctx, "CONSOL-9")
 			require.NoError(t, err)
 			assert.Equal(t, store.ShipmentRef{MerchantID: "m_1", OrderID: "o_1", Number: 1,
-				WorkflowID: "shipment/m_1/o_1/1", Carrier: "sbx_consol"}, ref)
+				WorkflowID: "shipment/m_1/o_1/1", Carrier: "sbx_consol", Status: logistics.StatusInTransit}, ref)
 
 			ref, err = s.ShipmentByTrackingNumber(ctx, "POST-9")
 			require.NoError(t, err)
 			assert.Equal(t, store.ShipmentRef{MerchantID: "m_1", OrderID: "o_1", Number: 1,
-				WorkflowID: "shipment/m_1/o_1/1", Carrier: "sbx_post"}, ref, "a leg's number names the leg's carrier")
+				WorkflowID: "shipment/m_1/o_1/1", Carrier: "sbx_post", Status: logistics.StatusInTransit}, ref, "a leg's number names the leg's carrier")
 
 			_, err = s.ShipmentByTrackingNumber(ctx, "NOPE")
 			requireNotFound(t, err)
@@ -764,7 +764,9 @@ func TestListShipments(t *testing.T) {
 			stuck, _, err := s.ListStuckOrders(ctx, 1, "")
 			require.NoError(t, err)
 			assert.Empty(t, stuck)
-			for _, c := range []string{"not base64!", "e30", "bm9wZQ", `eyJrIjoibyIsInUiOiIyMDI2LTExLTI1VDA2OjAwOjAwWiIsIm0iOiJtXzEiLCJvIjoib18xIn0`} {
+			for _, c := range []string{"not base64!", "e30", "bm9wZQ", `eyJrIjoibyIsInUiOiIyMDI2LTExLTI1VDA2OjAwOjAwWiIsIm0iOiJtXzEiLCJvIjoib18xIn0`,
+				`eyJrIjoicyIsInUiOiIyMDI2LTExLTI1VDA2OjAwOjAwWiIsIm8iOiJvXzFcdTAwMDAifQ`, // a shipments cursor whose order id holds a NUL: tampered, refused before the database
+			} {
 				_, _, err := s.ListShipments(ctx, "m_1", store.ShipmentFilter{Cursor: c})
 				requireInvalidField(t, err, "cursor")
 			}

@@ -46,13 +46,16 @@ type ShipmentRecord struct {
 	Version    int64
 }
 
-// ShipmentRef locates the workflow that owns a tracking number.
+// ShipmentRef locates the workflow that owns a tracking number. Carrier is
+// the carrier that issued the number (a leg's carrier for a partner's
+// number); Status is the shipment's projected status.
 type ShipmentRef struct {
 	MerchantID string
 	OrderID    string
 	Number     int
 	WorkflowID string
 	Carrier    string
+	Status     logistics.Status
 }
 
 // OrderView is an order as the merchant API shows it.

@@ -32,6 +32,11 @@ func TestMappingsCoverEveryRawCode(t *testing.T) {
 					assert.NotEmpty(t, m.Reason, "%s: exceptions say why", raw)
 				}
 			}
+			// The table lookup itself must be what maps: a code outside the
+			// published list keeps the previous status.
+			unknown := table.Normalise(carriers.RawEvent{Code: "NOT-A-" + code + "-CODE"}, "CN", "GB")
+			assert.Empty(t, unknown.Status)
+			assert.Equal(t, carriers.SubstatusUnmapped, unknown.Substatus)
 		})
 	}
 }

@@ -73,7 +73,7 @@ func (s *Server) push(sh *shipment, ev wireEvent) {
 }
 
 // deliver posts one webhook until it is acknowledged, retrying network
-// errors, 404, 408, 429 and 5xx with backoff; every attempt carries the same
+// errors, 408, 429 and 5xx with backoff; every attempt carries the same
 // webhook-id and a fresh timestamp and signature. It gives up on other
 // 4xx answers and when the server closes.
 func (s *Server) deliver(url, id string, body []byte) {
@@ -126,10 +126,7 @@ func postSigned(ctx context.Context, client *http.Client, signer *standardwebhoo
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return false, nil
-	// 404 is retried too: Crossdock answers it for a tracking number whose
-	// booking it has not recorded yet (a first scan can race the booking).
-	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests,
-		resp.StatusCode == http.StatusNotFound, resp.StatusCode >= 500:
+	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
 		return true, fmt.Errorf("webhook answered %s", resp.Status)
 	default:
 		return false, fmt.Errorf("webhook answered %s", resp.Status)

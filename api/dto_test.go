@@ -1,0 +1,27 @@
+package api
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+)
+
+func TestUnmappedEventsKeepThePreviousStatus(t *testing.T) {
+	at := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+	events := []logistics.TrackingEvent{
+		{Status: "", Substatus: "unmapped", TrackingNumber: "A", RawCode: "??", OccurredAt: at.Add(3 * time.Hour)},
+		{Status: logistics.StatusInTransit, TrackingNumber: "A", RawCode: "DEP", OccurredAt: at.Add(2 * time.Hour)},
+		{Status: "", Substatus: "unmapped", TrackingNumber: "A", RawCode: "X0", OccurredAt: at},
+	}
+	got := toOrderTracking(store.OrderView{}, events)
+	require.Len(t, got.Events, 3)
+	assert.Equal(t, logistics.StatusPending, got.Events[0].Status, "nothing before it: pending")
+	assert.Equal(t, logistics.StatusInTransit, got.Events[1].Status)
+	assert.Equal(t, logistics.StatusInTransit, got.Events[2].Status, "an unknown code keeps the previous status")
+	assert.Equal(t, "unmapped", got.Events[2].Substatus)
+}
