@@ -184,11 +184,8 @@ func parseOrderEvent(body []byte, webhookID string) (orderEvent, time.Time, erro
 	ev := orderEvent{Type: env.Type}
 	switch env.Type {
 	case eventOrderCreated:
-		var order logistics.Order
-		if err := decodeJSON(env.Data, &order, "data"); err != nil {
-			return orderEvent{}, time.Time{}, err
-		}
-		if err := order.Validate(); err != nil {
+		order, err := decodeOrder(env.Data)
+		if err != nil {
 			return orderEvent{}, time.Time{}, err
 		}
 		ev.MerchantID, ev.OrderID, ev.Signal = order.MerchantID, order.OrderID, logistics.SignalOrderCreated

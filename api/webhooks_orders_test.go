@@ -284,12 +284,12 @@ func TestOrderWebhookValidation(t *testing.T) {
 		}, http.StatusUnprocessableEntity, []string{"data.items"}},
 		{"wrong JSON type", func(t *testing.T) []byte {
 			return orderCreatedBody(t, func(d map[string]any) { d["items"].([]any)[0].(map[string]any)["quantity"] = "two" })
-		}, http.StatusUnprocessableEntity, []string{"data.items.quantity"}},
+		}, http.StatusUnprocessableEntity, []string{"data.items[0].quantity"}},
 		{"amount not a decimal", func(t *testing.T) []byte {
 			return orderCreatedBody(t, func(d map[string]any) {
 				d["items"].([]any)[0].(map[string]any)["unit_price"] = map[string]any{"amount": "twelve", "currency": "GBP"}
 			})
-		}, http.StatusUnprocessableEntity, []string{"data"}},
+		}, http.StatusUnprocessableEntity, []string{"data.items[0].unit_price"}},
 		{"unknown merchant", func(t *testing.T) []byte {
 			return orderCreatedBody(t, func(d map[string]any) { d["merchant_id"] = "m_nobody" })
 		}, http.StatusUnprocessableEntity, []string{"data.merchant_id"}},
