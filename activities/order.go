@@ -50,11 +50,12 @@ type DecideCustomsInput struct {
 	Date        time.Time             `json:"date"`
 }
 
-// DecideCustoms runs the pure customs engine (a local activity).
+// DecideCustoms runs the pure customs engine (a local activity), denied-party
+// screening of the consignee included.
 func (a *Activities) DecideCustoms(ctx context.Context, in DecideCustomsInput) (logistics.CustomsDecision, error) {
 	d, err := a.Customs.Decide(customs.Input{
 		Items: in.Order.Items, Destination: in.Order.ShipTo.Country, Incoterm: in.Order.Incoterm,
-		TaxIDs: in.Order.TaxIDs, ChannelType: in.ChannelType, Date: in.Date,
+		TaxIDs: in.Order.TaxIDs, ChannelType: in.ChannelType, Date: in.Date, Consignee: in.Order.ShipTo,
 	})
 	return d, classify(err)
 }

@@ -36,34 +36,49 @@ func decodeOrder(data []byte) (logistics.Order, error) {
 	if len(shadow.TaxIDs) > 0 {
 		add(json.Unmarshal(shadow.TaxIDs, &order.TaxIDs), "data.tax_ids")
 	}
-	order.Items = make([]logistics.Item, len(shadow.Items))
-	for i, raw := range shadow.Items {
-		prefix := fmt.Sprintf("data.items[%d]", i)
-		var item struct {
-			logistics.Item
-			UnitPrice json.RawMessage `json:"unit_price"`
-		}
-		add(json.Unmarshal(raw, &item), prefix)
-		order.Items[i] = item.Item
-		if len(item.UnitPrice) > 0 {
-			add(json.Unmarshal(item.UnitPrice, &order.Items[i].UnitPrice), prefix+".unit_price")
-		}
-	}
+	order.Items = decodeItems(shadow.Items, "data.items", add)
 	if len(decodeProblems) == 0 {
 		return order, order.Validate()
 	}
 	// Validation of the rest, leaving out fields (and their children) that
 	// already failed to decode: their zero values would only repeat it.
-	problems := decodeProblems
+	problems := append(decodeProblems, uncovered(order.Validate(), decodeProblems)...)
+	return order, &logistics.Error{Code: logistics.CodeInvalid, Message: "the order is invalid", Details: problems}
+}
+
+// decodeItems decodes order lines one by one so that a value of the wrong
+// JSON type is named with its index ("data.items[1].unit_price"), reporting
+// each problem through add; a line that fails keeps what did decode.
+func decodeItems(raws []json.RawMessage, field string, add func(err error, prefix string)) []logistics.Item {
+	items := make([]logistics.Item, len(raws))
+	for i, raw := range raws {
+		prefix := fmt.Sprintf("%s[%d]", field, i)
+		var item struct {
+			logistics.Item
+			UnitPrice json.RawMessage `json:"unit_price"`
+		}
+		add(json.Unmarshal(raw, &item), prefix)
+		items[i] = item.Item
+		if len(item.UnitPrice) > 0 {
+			add(json.Unmarshal(item.UnitPrice, &items[i].UnitPrice), prefix+".unit_price")
+		}
+	}
+	return items
+}
+
+// uncovered returns the field problems of a validation error that are not
+// about a field (or a child of one) that already failed to decode.
+func uncovered(validation error, decoded []logistics.FieldProblem) []logistics.FieldProblem {
+	var out []logistics.FieldProblem
 	var verr *logistics.Error
-	if errors.As(order.Validate(), &verr) {
+	if errors.As(validation, &verr) {
 		for _, p := range verr.Details {
-			if !coveredBy(p.Field, decodeProblems) {
-				problems = append(problems, p)
+			if !coveredBy(p.Field, decoded) {
+				out = append(out, p)
 			}
 		}
 	}
-	return order, &logistics.Error{Code: logistics.CodeInvalid, Message: "the order is invalid", Details: problems}
+	return out
 }
 
 // decodeProblem names what json refused and where.

@@ -101,6 +101,9 @@ type Config struct {
 	RateBurst int
 	// ReadyTimeout bounds each dependency check of GET /readyz (default 2s).
 	ReadyTimeout time.Duration
+	// Quoter answers POST /v1/landed-cost (nil: the route answers 503
+	// unavailable, "landed-cost quotes are not configured").
+	Quoter Quoter
 }
 
 // Server is the HTTP API. Build it with New; it is safe for concurrent use.
@@ -242,6 +245,7 @@ func (s *Server) routes() *gin.Engine {
 	m.GET("/orders/:order_id/tracking", s.getOrderTracking)
 	m.GET("/shipments", s.listShipments)
 	m.GET("/tracking/:tracking_number", s.getTracking)
+	m.POST("/landed-cost", s.landedCost)
 
 	ops := r.Group("/v1/ops", s.opsAuth)
 	ops.GET("/orders", s.listOpsOrders)

@@ -21,10 +21,16 @@ type PlanRequest struct {
 	TaxIDs         logistics.TaxIDs
 }
 
-// Option is an eligible channel with its promised transit time.
+// Option is an eligible channel with its promised transit time and, when
+// the channel publishes a tariff, its price for the request's weight.
 type Option struct {
 	Channel       logistics.Channel
 	EstimatedDays int
+	// Price is the channel's tariff for PlanRequest.WeightGrams; it is
+	// meaningful only when HasPrice is true (a channel without a tariff has
+	// no price, which is not the same as a free one).
+	Price    logistics.Money
+	HasPrice bool
 }
 
 // Rejection explains why one channel cannot carry the parcel, so that an
@@ -43,9 +49,10 @@ func (r Rejection) String() string { return r.Carrier + "/" + r.Service + ": " +
 // the lane, takes the weight and every dangerous goods class, supports DDP
 // when the incoterm is DDP, and has every tax id it requires. The ranking is
 // deterministic: fewer promised days first, then carrier code, then service.
-// Price does not enter the ranking yet because channels carry no rates; the
-// express level therefore already gets the fastest channel, and economy and
-// standard share the same order until landed-cost ranking lands.
+// Each option carries its tariff price for the weight, but price does not
+// enter the ranking yet: tariffs come in different currencies, so the
+// express level already gets the fastest channel, and economy and standard
+// share the same order until landed-cost ranking lands.
 // Plan is pure and safe for concurrent use.
 func (r *Registry) Plan(req PlanRequest) (options []Option, rejected []Rejection) {
 	for _, ch := range r.Channels() {
@@ -53,7 +60,8 @@ func (r *Registry) Plan(req PlanRequest) (options []Option, rejected []Rejection
 			rejected = append(rejected, Rejection{Carrier: ch.Carrier, Service: ch.Service, Reason: reason})
 			continue
 		}
-		options = append(options, Option{Channel: ch, EstimatedDays: ch.EstimatedDays})
+		price, ok := ch.Tariff.Price(req.WeightGrams)
+		options = append(options, Option{Channel: ch, EstimatedDays: ch.EstimatedDays, Price: price, HasPrice: ok})
 	}
 	slices.SortStableFunc(options, func(a, b Option) int {
 		return cmp.Or(

@@ -51,7 +51,8 @@ const (
 )
 
 // Rules is everything the engine knows, as data. DefaultRules returns the
-// shipped set; operators add Duties and refresh FX.
+// shipped set; operators add Duties (LoadDutyRatesCSV), refresh FX
+// (LoadFXRatesCSV) and choose the denied-party list (LoadDeniedPartiesCSV).
 type Rules struct {
 	Regimes []RegimeRule
 	VAT     []VATRate
@@ -64,6 +65,10 @@ type Rules struct {
 	// VagueDescriptions are words a customs officer cannot act on; an item
 	// whose description is made only of these words is blocked.
 	VagueDescriptions []string
+	// DeniedParties screens each consignee (LoadDeniedPartiesCSV); nil means
+	// no denied-party screening. DefaultRules leaves it nil: the composition
+	// root chooses the list.
+	DeniedParties *DeniedPartyList
 }
 
 // Validity says when a row is in force and where its facts come from.

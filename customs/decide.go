@@ -23,38 +23,46 @@ type Input struct {
 	// Date is the order's date: the rules in force on its calendar day (in
 	// its own location) apply. The engine never reads a clock.
 	Date time.Time
+	// Consignee is the ship-to party. Its name is screened against
+	// Rules.DeniedParties (a match blocks); its address lines, city, region,
+	// postcode and country are a secondary signal (a match warns).
+	Consignee logistics.Address
 }
 
 // Decide returns the customs decision for in. It is pure and deterministic:
-// the same rules and input give the same decision. Amounts are in the
-// destination's currency, rounded half-even to 2 places only at the end.
-// Item problems a customs officer would reject (HS code, description,
-// origin) block the decision rather than fail it; the error, always a
-// *logistics.Error with CodeInvalid, is only for input the engine cannot
-// read (no items, mixed or unknown currencies, no date).
+// the same rules and input give the same decision. Items may be priced in
+// different currencies: each line is converted to the destination's
+// currency through the FX table, and amounts are rounded half-even to that
+// currency's minor unit only at the end (a destination without rules
+// answers zero amounts in the first item's currency). Item problems a customs officer
+// would reject (HS code, description, origin) and a consignee on the
+// denied-party list block the decision rather than fail it; the error,
+// always a *logistics.Error with CodeInvalid, is only for input the engine
+// cannot read (no items, a currency the FX table lacks, no date...), and
+// names every bad field.
 func (e *Engine) Decide(in Input) (logistics.CustomsDecision, error) {
-	goods, err := checkInput(in)
-	if err != nil {
+	if err := checkInput(in, e.rules.FX.PerEUR); err != nil {
 		return logistics.CustomsDecision{}, err
 	}
 	day := civil(in.Date)
 	c := &converter{fx: e.rules.FX.PerEUR}
+	partyReasons, partyWarnings := screenParties(e.rules.DeniedParties, in.Consignee)
 	d := logistics.CustomsDecision{
 		Incoterm:     in.Incoterm,
 		RulesAsOf:    in.Date.Format(time.DateOnly),
 		Warnings:     []string{},
-		BlockReasons: e.screen(in.Items),
+		BlockReasons: append(e.screen(in.Items), partyReasons...),
 	}
 	d.Blocked = len(d.BlockReasons) > 0
 
 	d.DeclarationForm = FormCommercialInvoice
 	if in.ChannelType == logistics.ChannelPostal {
-		k, err := c.factor(goods.Currency, SDR)
+		sdr, err := c.goodsValue(in.Items, SDR)
 		if err != nil {
 			return logistics.CustomsDecision{}, err
 		}
 		d.DeclarationForm = FormCN23
-		if goods.Amount.Mul(k).LessThanOrEqual(e.rules.CN22LimitSDR) {
+		if sdr.LessThanOrEqual(e.rules.CN22LimitSDR) {
 			d.DeclarationForm = FormCN22
 		}
 	}
@@ -62,12 +70,13 @@ func (e *Engine) Decide(in Input) (logistics.CustomsDecision, error) {
 	row, ok := e.regimeFor(in.Destination, day)
 	if !ok {
 		d.Regime = RegimeUnsupported
-		zero := logistics.Money{Amount: decimal.Zero, Currency: goods.Currency}
+		zero := logistics.Money{Amount: decimal.Zero, Currency: in.Items[0].UnitPrice.Currency}
 		d.Duties, d.Taxes, d.Fees, d.Total = zero, zero, zero, zero
 		d.Warnings = append(d.Warnings, WarnNoRules)
-	} else if err := e.assess(&d, c, row, in, goods, day); err != nil {
+	} else if err := e.assess(&d, c, row, in, day); err != nil {
 		return logistics.CustomsDecision{}, err
 	}
+	d.Warnings = append(d.Warnings, partyWarnings...)
 	if c.used {
 		d.Warnings = append(d.Warnings, WarnFXRatesAsOf+e.rules.FX.AsOf.Format(time.DateOnly))
 	}
@@ -75,12 +84,11 @@ func (e *Engine) Decide(in Input) (logistics.CustomsDecision, error) {
 }
 
 // assess fills the regime and the amounts from the regime row in force.
-func (e *Engine) assess(d *logistics.CustomsDecision, c *converter, row RegimeRule, in Input, goods logistics.Money, day time.Time) error {
-	k, err := c.factor(goods.Currency, row.Currency)
+func (e *Engine) assess(d *logistics.CustomsDecision, c *converter, row RegimeRule, in Input, day time.Time) error {
+	value, err := c.goodsValue(in.Items, row.Currency)
 	if err != nil {
 		return err
 	}
-	value := goods.Amount.Mul(k)
 	b := selectBand(row, value, in)
 	d.Regime, d.VATCollection, d.DutyFree = b.Regime, b.VATCollection, b.DutyFree
 	d.Warnings = append(d.Warnings, taxIDWarnings(row, b, in)...)
@@ -91,6 +99,10 @@ func (e *Engine) assess(d *logistics.CustomsDecision, c *converter, row RegimeRu
 		for _, it := range in.Items {
 			rate, ok := e.dutyRate(row.Zone, normalHS(it.HSCode), it.OriginCountry, day)
 			unknown = unknown || !ok
+			k, err := c.factor(it.UnitPrice.Currency, row.Currency)
+			if err != nil {
+				return err
+			}
 			duties = duties.Add(lineValue(it).Mul(k).Mul(rate))
 		}
 		if unknown {
@@ -114,8 +126,9 @@ func (e *Engine) assess(d *logistics.CustomsDecision, c *converter, row RegimeRu
 
 	// Each component is rounded once, at the end, and the total is their
 	// sum, so the parts a buyer sees always add up to the total.
+	places := logistics.MinorUnits(row.Currency)
 	money := func(a decimal.Decimal) logistics.Money {
-		return logistics.Money{Amount: a.RoundBank(2), Currency: row.Currency}
+		return logistics.Money{Amount: a.RoundBank(places), Currency: row.Currency}
 	}
 	d.Duties, d.Taxes, d.Fees = money(duties), money(taxes), money(fees)
 	d.Total = money(d.Duties.Amount.Add(d.Taxes.Amount).Add(d.Fees.Amount))
@@ -250,9 +263,9 @@ func lineValue(it logistics.Item) decimal.Decimal {
 	return it.UnitPrice.Amount.Mul(decimal.NewFromInt(int64(it.Quantity)))
 }
 
-// checkInput validates what the engine cannot decide without and returns
-// the goods value in the items' one currency.
-func checkInput(in Input) (logistics.Money, error) {
+// checkInput validates what the engine cannot decide without, naming every
+// bad field; fx is the rate table item currencies must be in.
+func checkInput(in Input, fx map[string]decimal.Decimal) error {
 	var p []logistics.FieldProblem
 	check := func(ok bool, field, problem string) {
 		if !ok {
@@ -265,22 +278,22 @@ func checkInput(in Input) (logistics.Money, error) {
 	check(slices.Contains([]logistics.Incoterm{"", logistics.IncotermDDP, logistics.IncotermDAP}, in.Incoterm), "incoterm", "must be DDP or DAP")
 	check(slices.Contains([]logistics.ChannelType{"", logistics.ChannelPostal, logistics.ChannelCourier}, in.ChannelType),
 		"channel_type", "must be postal or courier")
-	goods := logistics.Money{Amount: decimal.Zero}
 	for i, it := range in.Items {
 		f := fmt.Sprintf("items[%d]", i)
 		check(it.Quantity > 0, f+".quantity", "must be at least 1")
 		check(!it.UnitPrice.Amount.IsNegative(), f+".unit_price.amount", "must not be negative")
-		check(currencyCode.MatchString(it.UnitPrice.Currency), f+".unit_price.currency", "must be an ISO 4217 code such as EUR")
-		check(goods.Currency == "" || it.UnitPrice.Currency == goods.Currency, f+".unit_price.currency", "must match the first item's currency "+goods.Currency)
-		if goods.Currency == "" {
-			goods.Currency = it.UnitPrice.Currency
+		_, known := fx[it.UnitPrice.Currency]
+		switch {
+		case !currencyCode.MatchString(it.UnitPrice.Currency):
+			check(false, f+".unit_price.currency", "must be an ISO 4217 code such as EUR")
+		case !known:
+			check(false, f+".unit_price.currency", "has no exchange rate in the configured FX table")
 		}
-		goods.Amount = goods.Amount.Add(lineValue(it))
 	}
 	if len(p) > 0 {
-		return logistics.Money{}, &logistics.Error{Code: logistics.CodeInvalid, Message: "the customs input is invalid", Details: p}
+		return &logistics.Error{Code: logistics.CodeInvalid, Message: "the customs input is invalid", Details: p}
 	}
-	return goods, nil
+	return nil
 }
 
 // Convert converts m into currency to through the engine's EUR rate table.
@@ -298,6 +311,20 @@ func (e *Engine) Convert(m logistics.Money, to string) (logistics.Money, error) 
 type converter struct {
 	fx   map[string]decimal.Decimal
 	used bool
+}
+
+// goodsValue is the items' value in currency to: each line converted at
+// its own currency's rate, nothing rounded.
+func (c *converter) goodsValue(items []logistics.Item, to string) (decimal.Decimal, error) {
+	sum := decimal.Zero
+	for _, it := range items {
+		k, err := c.factor(it.UnitPrice.Currency, to)
+		if err != nil {
+			return decimal.Zero, err
+		}
+		sum = sum.Add(lineValue(it).Mul(k))
+	}
+	return sum, nil
 }
 
 // factor returns how many units of to one unit of from is worth, to 16 places.

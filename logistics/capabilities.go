@@ -86,6 +86,8 @@ type Channel struct {
 	Capabilities Capabilities `json:"capabilities" yaml:"capabilities"`
 	// EstimatedDays is the promised transit time door to door.
 	EstimatedDays int `json:"estimated_days" yaml:"estimated_days"`
+	// Tariff is the channel's published rate; the zero Tariff means none.
+	Tariff Tariff `json:"tariff" yaml:"tariff"`
 }
 
 // Serves reports whether the channel carries from origin to destination.

@@ -163,9 +163,6 @@ func (o Order) Validate() error {
 	}
 	for i, it := range o.Items {
 		it.validate(&p, fmt.Sprintf("data.items[%d]", i))
-		if i > 0 && it.UnitPrice.Currency != o.Items[0].UnitPrice.Currency {
-			p.add(fmt.Sprintf("data.items[%d].unit_price.currency", i), "must be the same currency as the first item (%s)", o.Items[0].UnitPrice.Currency)
-		}
 	}
 	return p.err("the order is invalid")
 }
@@ -266,23 +263,6 @@ func (it Item) validate(p *problems, field string) {
 	if !contains(dangerousGoods, it.DangerousGoods) {
 		p.add(field+".dangerous_goods", "must be one of none, lithium_battery_in_equipment, lithium_battery_standalone, liquid, magnetic, other")
 	}
-}
-
-// GoodsValue sums the order's items in their currency. It returns an error
-// if the items are priced in more than one currency.
-func (o Order) GoodsValue() (Money, error) {
-	total := Money{Amount: decimal.Zero}
-	for _, it := range o.Items {
-		if total.Currency == "" {
-			total.Currency = it.UnitPrice.Currency
-		}
-		if it.UnitPrice.Currency != total.Currency {
-			return Money{}, &Error{Code: CodeInvalid, Message: "items must share one currency",
-				Details: []FieldProblem{{Field: "data.items", Problem: "mixes currencies " + total.Currency + " and " + it.UnitPrice.Currency}}}
-		}
-		total.Amount = total.Amount.Add(it.UnitPrice.Amount.Mul(decimal.NewFromInt(int64(it.Quantity))))
-	}
-	return total, nil
 }
 
 // WeightGrams is the net weight of all items.

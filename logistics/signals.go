@@ -27,7 +27,13 @@ const (
 	SignalOpsSkip          = "ops.skip"
 	SignalOpsCancel        = "ops.cancel"
 	SignalOpsSwitchCarrier = "ops.switch_carrier"
-	QueryStatus            = "status"
+	// SignalComplianceClear: ops reviewed a denied-party match and found it
+	// a false positive; the order continues.
+	SignalComplianceClear = "ops.compliance_clear"
+	// SignalComplianceConfirm: ops confirmed a denied-party match; the order
+	// is cancelled and must not ship.
+	SignalComplianceConfirm = "ops.compliance_confirm"
+	QueryStatus             = "status"
 )
 
 // Search attribute names registered with Temporal (architecture.md).

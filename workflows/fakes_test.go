@@ -175,13 +175,15 @@ func (w *fakeWarehouse) pickKeys() []string {
 	return append([]string(nil), w.picks...)
 }
 
-// fakeCustoms returns a fixed decision.
-type fakeCustoms struct{ blocked bool }
+// fakeCustoms returns a fixed decision, blocked by the given reasons.
+type fakeCustoms struct{ reasons []string }
+
+const deniedParty = "denied_party_match: ACME PROLIFERATION TRADING CO (SDN 1234)"
 
 func (f fakeCustoms) Decide(in customs.Input) (logistics.CustomsDecision, error) {
 	d := logistics.CustomsDecision{Regime: "uk_low_value", Incoterm: in.Incoterm, RulesAsOf: in.Date.Format("2006-01-02")}
-	if f.blocked {
-		d.Blocked, d.BlockReasons = true, []string{"denied_party_match"}
+	if len(f.reasons) > 0 {
+		d.Blocked, d.BlockReasons = true, append([]string(nil), f.reasons...)
 	}
 	return d, nil
 }

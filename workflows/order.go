@@ -70,6 +70,10 @@ type orderWorkflow struct {
 	actionRequired bool
 	version        int64
 
+	review   *opsRequest     // ops' answer to a compliance review
+	inReview bool            // a compliance review is waiting for ops
+	cleared  map[string]bool // denied-party block reasons ops cleared
+
 	origin    logistics.Address
 	parcels   []logistics.Parcel
 	plan      activities.PlanChannelsResult
@@ -86,7 +90,7 @@ type orderWorkflow struct {
 // those are held until the create arrives.
 func OrderWorkflow(ctx workflow.Context, in logistics.OrderWorkflowInput) error {
 	w := &orderWorkflow{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
-		seen: map[string]bool{}, progress: map[int]ShipmentProgress{}, finished: map[int]bool{}}
+		seen: map[string]bool{}, progress: map[int]ShipmentProgress{}, finished: map[int]bool{}, cleared: map[string]bool{}}
 	if err := w.setup(ctx); err != nil {
 		return err
 	}
@@ -135,6 +139,15 @@ func (w *orderWorkflow) setup(ctx workflow.Context) error {
 				return
 			}
 			w.ops = append(w.ops, opsRequest{name: name, action: act})
+		})
+	}
+	for _, name := range []string{logistics.SignalComplianceClear, logistics.SignalComplianceConfirm} {
+		receive(ctx, name, func(act logistics.OpsAction) {
+			if !w.inReview {
+				log.Info("compliance signal ignored: no review is waiting", "signal", name, "actor", act.Actor)
+				return
+			}
+			w.review = &opsRequest{name: name, action: act}
 		})
 	}
 	receive(ctx, logistics.SignalOpsCancel, func(act logistics.OpsAction) {
@@ -216,6 +229,14 @@ func (w *orderWorkflow) screening(ctx workflow.Context) error {
 	})
 }
 
+// deniedPartyReason prefixes the customs engine's block reason for a
+// consignee on the denied-party list.
+const deniedPartyReason = "denied_party_match:"
+
+// screen plans the lane, decides customs (denied-party screening included)
+// and stores the decision. A denied-party match waits for ops' compliance
+// review; any other block (no channel takes the goods, an item customs
+// cannot accept) makes the order stuck with the reasons.
 func (w *orderWorkflow) screen(ctx workflow.Context) error {
 	lctx := workflow.WithLocalActivityOptions(ctx, localOptions)
 	if err := workflow.ExecuteLocalActivity(lctx, activities.NamePlanChannels, activities.PlanChannelsInput{
@@ -234,22 +255,97 @@ func (w *orderWorkflow) screen(ctx workflow.Context) error {
 		Order: w.order, ChannelType: channelType, Date: w.createdAt}).Get(ctx, &w.customs); err != nil {
 		return err
 	}
-	sctx := workflow.WithActivityOptions(ctx, storeOptions)
-	if err := workflow.ExecuteActivity(sctx, activities.NameSaveCustoms, activities.SaveCustomsInput{
-		MerchantID: w.order.MerchantID, OrderID: w.order.OrderID, Decision: w.customs, At: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
+	if len(w.plan.Options) == 0 {
+		// Dangerous goods, weight or tax ids no channel accepts: blocked,
+		// with each channel's reason, for the merchant to see.
+		w.customs.Blocked = true
+		for _, r := range w.plan.Rejected {
+			w.customs.BlockReasons = append(w.customs.BlockReasons, "no_eligible_channel: "+r.Carrier+"/"+r.Service+": "+r.Reason)
+		}
+		if len(w.plan.Rejected) == 0 {
+			w.customs.BlockReasons = append(w.customs.BlockReasons, "no_eligible_channel: no channel serves "+
+				logistics.Lane(w.origin.Country, w.order.ShipTo.Country))
+		}
+	}
+	w.applyComplianceClearances()
+	if err := w.saveCustoms(ctx); err != nil {
 		return err
 	}
-	if w.customs.Blocked {
-		return temporal.NewNonRetryableApplicationError("customs blocked: "+strings.Join(w.customs.BlockReasons, "; "), "Blocked", nil)
+	if !w.customs.Blocked {
+		return nil
 	}
-	if len(w.plan.Options) == 0 {
-		reasons := make([]string, 0, len(w.plan.Rejected))
-		for _, r := range w.plan.Rejected {
-			reasons = append(reasons, r.Carrier+"/"+r.Service+": "+r.Reason)
+	if w.deniedPartyOnly() {
+		return w.complianceReview(ctx)
+	}
+	return temporal.NewNonRetryableApplicationError("customs blocked: "+strings.Join(w.customs.BlockReasons, "; "), "Blocked", nil)
+}
+
+func (w *orderWorkflow) saveCustoms(ctx workflow.Context) error {
+	sctx := workflow.WithActivityOptions(ctx, storeOptions)
+	return workflow.ExecuteActivity(sctx, activities.NameSaveCustoms, activities.SaveCustomsInput{
+		MerchantID: w.order.MerchantID, OrderID: w.order.OrderID, Decision: w.customs, At: workflow.Now(ctx)}).Get(ctx, nil)
+}
+
+// deniedPartyOnly reports whether every block reason is a denied-party
+// match, which is ops' compliance call rather than a data problem.
+func (w *orderWorkflow) deniedPartyOnly() bool {
+	for _, r := range w.customs.BlockReasons {
+		if !strings.HasPrefix(r, deniedPartyReason) {
+			return false
 		}
-		return temporal.NewNonRetryableApplicationError("no eligible channel: "+strings.Join(reasons, "; "), "NoChannel", nil)
 	}
-	return nil
+	return len(w.customs.BlockReasons) > 0
+}
+
+// applyComplianceClearances drops matches ops already cleared for this
+// order, so a re-screen (after an address change) does not ask again.
+func (w *orderWorkflow) applyComplianceClearances() {
+	if len(w.cleared) == 0 {
+		return
+	}
+	kept := w.customs.BlockReasons[:0:0]
+	for _, r := range w.customs.BlockReasons {
+		if w.cleared[r] {
+			w.customs.Warnings = append(w.customs.Warnings, "cleared_by_compliance_review: "+strings.TrimPrefix(r, deniedPartyReason+" "))
+			continue
+		}
+		kept = append(kept, r)
+	}
+	w.customs.BlockReasons = kept
+	w.customs.Blocked = len(kept) > 0
+}
+
+// complianceReview holds the order until ops clear the denied-party match
+// (the order continues) or confirm it (the order is cancelled).
+func (w *orderWorkflow) complianceReview(ctx workflow.Context) error {
+	w.review = nil
+	w.inReview = true
+	defer func() { w.inReview = false }()
+	if err := w.markStuck(ctx, "compliance review: "+strings.Join(w.customs.BlockReasons, "; ")); err != nil {
+		return err
+	}
+	if err := workflow.Await(ctx, func() bool { return w.review != nil || w.cancel != nil }); err != nil {
+		return err
+	}
+	if w.cancel != nil {
+		return errCancelled
+	}
+	review := *w.review
+	workflow.GetLogger(ctx).Info("compliance review", "order_id", w.order.OrderID, "signal", review.name,
+		"actor", review.action.Actor, "note", review.action.Note)
+	if review.name == logistics.SignalComplianceConfirm {
+		w.cancel = &logistics.OrderCancelled{Reason: strings.TrimSpace("compliance: denied party confirmed by " +
+			review.action.Actor + " " + review.action.Note)}
+		return errCancelled
+	}
+	for _, r := range w.customs.BlockReasons {
+		w.cleared[r] = true
+	}
+	w.applyComplianceClearances()
+	if err := w.clearStuck(ctx); err != nil {
+		return err
+	}
+	return w.saveCustoms(ctx)
 }
 
 // picking asks the warehouse to pick and waits for its packed confirmation.
@@ -574,7 +670,12 @@ func (w *orderWorkflow) enter(ctx workflow.Context, stage logistics.Stage) error
 
 func (w *orderWorkflow) details(ctx workflow.Context) {
 	d := "**Stage:** " + string(w.stage)
-	if w.stuck {
+	switch {
+	case w.stuck && w.inReview:
+		d += "\n\n**Compliance review:** " + w.stuckReason +
+			"\n\nSend `ops.compliance_clear` (false positive: ship) or `ops.compliance_confirm` (do not ship) with " +
+			"`{\"actor\": \"you@example.com\", \"note\": \"why\"}`."
+	case w.stuck:
 		d += "\n\n**Stuck:** " + w.stuckReason + "\n\nSend `ops.retry`, `ops.skip`, `ops.cancel` or `ops.switch_carrier` (`{\"carrier\": \"...\"}`)."
 	}
 	workflow.SetCurrentDetails(ctx, d)

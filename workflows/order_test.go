@@ -19,6 +19,7 @@ import (
 	"github.com/crossdock/crossdock/activities"
 	"github.com/crossdock/crossdock/carriers"
 	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
 	"github.com/crossdock/crossdock/warehouses"
 	"github.com/crossdock/crossdock/workflows"
 )
@@ -220,27 +221,90 @@ func TestPollOnlyChannelIsPolledToDelivery(t *testing.T) {
 	assert.GreaterOrEqual(t, post.polls, len(journey("")))
 }
 
-func TestCustomsBlockWaitsForOpsThenCancel(t *testing.T) {
+func newBlockedHarness(t *testing.T, reasons ...string) *harness {
+	t.Helper()
 	env := newEnv()
-	st, wh := &fakeStore{}, &fakeWarehouse{}
-	workflows.Register(env, &activities.Activities{Store: st,
+	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
+	workflows.Register(env, &activities.Activities{Store: h.store,
 		Carriers:   carriers.NewRegistry(&fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}),
-		Warehouses: warehouses.NewRegistry(wh), Customs: fakeCustoms{blocked: true},
+		Warehouses: warehouses.NewRegistry(h.warehouse), Customs: fakeCustoms{reasons: reasons},
 		Settings: activities.Settings{PickTimeout: time.Hour, PollInterval: time.Hour}})
-	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
-	}, 0)
-	var during bool
-	env.RegisterDelayedCallback(func() {
-		during = st.lastOrder().Stuck
-		env.SignalWorkflow(logistics.SignalOpsCancel, logistics.OpsAction{Actor: "ops", Note: "compliance"})
-	}, time.Hour)
-	env.ExecuteWorkflow(logistics.OrderWorkflowType, logistics.OrderWorkflowInput{MerchantID: "m_demo", OrderID: "TT-1"})
-	require.NoError(t, env.GetWorkflowError())
-	assert.True(t, during)
-	assert.Contains(t, st.orders[len(st.orders)-2].StuckReason, "denied_party_match")
-	assert.Equal(t, logistics.StageCancelled, st.lastOrder().Stage)
-	assert.Empty(t, wh.pickKeys())
+	return h
+}
+
+func TestDeniedPartyWaitsForComplianceReview(t *testing.T) {
+	t.Run("confirmed: cancelled, never picked", func(t *testing.T) {
+		h := newBlockedHarness(t, deniedParty)
+		h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+		h.signal(time.Minute, logistics.SignalOpsRetry, logistics.OpsAction{Actor: "ops"}) // not the review's answer
+		var during store.OrderRecord
+		h.at(time.Hour, func() {
+			during = h.store.lastOrder()
+			h.env.SignalWorkflow(logistics.SignalComplianceConfirm, logistics.OpsAction{Actor: "compliance@example.com", Note: "true match"})
+		})
+		h.run()
+		assert.True(t, during.Stuck)
+		assert.Contains(t, during.StuckReason, "compliance review: "+deniedParty)
+		last := h.store.lastOrder()
+		assert.Equal(t, logistics.StageCancelled, last.Stage)
+		assert.Contains(t, last.StuckReason, "denied party confirmed by compliance@example.com")
+		assert.Empty(t, h.warehouse.pickKeys())
+		require.NotEmpty(t, h.store.customs)
+		assert.True(t, h.store.customs[0].Blocked, "the merchant sees why")
+	})
+	t.Run("cleared: the order ships and the decision records the review", func(t *testing.T) {
+		h := newBlockedHarness(t, deniedParty)
+		h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+		h.signal(time.Hour, logistics.SignalComplianceClear, logistics.OpsAction{Actor: "compliance@example.com", Note: "different person"})
+		// The buyer moves within the UK before pick: screening runs again and
+		// does not ask ops a second time.
+		h.signal(2*time.Hour, logistics.SignalAddressUpdated, logistics.AddressUpdated{WebhookID: "a1",
+			ShipTo: logistics.Address{Name: "Ada", Line1: "1 New Road", City: "Leeds", Country: "GB"}})
+		h.signal(3*time.Hour, logistics.SignalWarehouseEvent, packed())
+		for i, e := range journey("express-1") {
+			h.signalShipment(time.Duration(i+4)*time.Hour, e)
+		}
+		h.run()
+		assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+		final := h.store.customs[len(h.store.customs)-1]
+		assert.False(t, final.Blocked)
+		assert.Contains(t, final.Warnings, "cleared_by_compliance_review: ACME PROLIFERATION TRADING CO (SDN 1234)")
+	})
+}
+
+func TestOtherCustomsBlocksAreStuckForOps(t *testing.T) {
+	h := newBlockedHarness(t, "hs_code_missing: items[0] sku T")
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalComplianceClear, logistics.OpsAction{Actor: "ops"}) // no review waits: ignored
+	var during store.OrderRecord
+	h.at(time.Hour, func() {
+		during = h.store.lastOrder()
+		h.env.SignalWorkflow(logistics.SignalOpsCancel, logistics.OpsAction{Actor: "ops", Note: "merchant will resend"})
+	})
+	h.run()
+	assert.True(t, during.Stuck)
+	assert.Contains(t, during.StuckReason, "screening: customs blocked: hs_code_missing")
+	assert.Equal(t, logistics.StageCancelled, h.store.lastOrder().Stage)
+}
+
+func TestNoChannelForTheGoodsIsABlockedDecision(t *testing.T) {
+	h := newHarness(t, &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush})
+	o := demoOrder()
+	o.Items[0].DangerousGoods = logistics.DGLithiumStandalone
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: o})
+	var during store.OrderRecord
+	h.at(time.Hour, func() {
+		during = h.store.lastOrder()
+		h.env.SignalWorkflow(logistics.SignalOpsCancel, logistics.OpsAction{Actor: "ops"})
+	})
+	h.run()
+	require.NotEmpty(t, h.store.customs)
+	d := h.store.customs[0]
+	assert.True(t, d.Blocked)
+	require.NotEmpty(t, d.BlockReasons)
+	assert.Contains(t, d.BlockReasons[0], "no_eligible_channel: express/std")
+	assert.True(t, during.Stuck)
+	assert.Empty(t, h.warehouse.pickKeys(), "nothing is picked that cannot be shipped")
 }
 
 func TestUnpollableChannelFallsBackToPushesAndScans(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/crossdock/crossdock/logistics"
 )
 
@@ -37,8 +39,10 @@ const (
 // Codes lists the sandbox carrier codes in a stable order.
 var Codes = []string{Express, Post, Consol, Local}
 
-// channels is what each sandbox carrier publishes about its services. The
-// server enforces it on bookings and the adapters report it to the planner.
+// channels is what each sandbox carrier publishes about its services and
+// their rates. The server enforces it on bookings and the adapters report it
+// to the planner. Tariffs are made up but plausible: express is the dearest
+// per kilogram, the post and the consolidator are cheap and slow.
 var channels = []logistics.Channel{
 	{
 		Carrier: Express, Service: "express", Type: logistics.ChannelCourier,
@@ -50,6 +54,7 @@ var channels = []logistics.Channel{
 			DangerousGoods: []logistics.DangerousGoods{logistics.DGLithiumInEquipment},
 			DDP:            true, RateLimitPerMinute: 600, MaxWeightGrams: 30000,
 		},
+		Tariff: tariff("USD", "18.00", "9.00"),
 	},
 	{
 		Carrier: Post, Service: "tracked_packet", Type: logistics.ChannelPostal,
@@ -59,6 +64,7 @@ var channels = []logistics.Channel{
 			Customs: logistics.CustomsPostal, LastMile: logistics.LastMileOwn,
 			VoidWindow: 12 * time.Hour, RateLimitPerMinute: 120, MaxWeightGrams: 2000,
 		},
+		Tariff: tariff("EUR", "6.00", "4.00"),
 	},
 	{
 		Carrier: Consol, Service: "standard", Type: logistics.ChannelCourier,
@@ -68,6 +74,7 @@ var channels = []logistics.Channel{
 			Customs: logistics.CustomsBroker, LastMile: logistics.LastMilePartnerHandoff,
 			LastMilePartner: Post, DDP: true, RateLimitPerMinute: 300, MaxWeightGrams: 30000,
 		},
+		Tariff: tariff("USD", "5.00", "3.00"),
 	},
 	{
 		// The EU line relies on the seller's IOSS number for low-value DDP.
@@ -79,16 +86,34 @@ var channels = []logistics.Channel{
 			LastMilePartner: Post, TaxIDsRequired: []string{"ioss"}, DDP: true,
 			RateLimitPerMinute: 300, MaxWeightGrams: 30000,
 		},
+		Tariff: tariff("USD", "5.50", "3.00"),
+	},
+	{
+		// The regional courier prices in each country's own currency, so
+		// its one service is published once per destination.
+		Carrier: Local, Service: "standard", Type: logistics.ChannelCourier,
+		Destinations: []string{"PH"}, EstimatedDays: 6,
+		Capabilities: localCapabilities,
+		Tariff:       tariff("PHP", "250.00", "120.00"),
 	},
 	{
 		Carrier: Local, Service: "standard", Type: logistics.ChannelCourier,
-		Destinations: []string{"PH", "MX"}, EstimatedDays: 6,
-		Capabilities: logistics.Capabilities{
-			Label: logistics.LabelBatchManifest, Tracking: logistics.TrackingNone,
-			Customs: logistics.CustomsBroker, LastMile: logistics.LastMileOwn,
-			MaxWeightGrams: 10000,
-		},
+		Destinations: []string{"MX"}, EstimatedDays: 6,
+		Capabilities: localCapabilities,
+		Tariff:       tariff("MXN", "90.00", "45.00"),
 	},
+}
+
+// localCapabilities are the regional courier's, the same in every country.
+var localCapabilities = logistics.Capabilities{
+	Label: logistics.LabelBatchManifest, Tracking: logistics.TrackingNone,
+	Customs: logistics.CustomsBroker, LastMile: logistics.LastMileOwn,
+	MaxWeightGrams: 10000,
+}
+
+// tariff builds a published rate from decimal literals of the table above.
+func tariff(currency, base, perKg string) logistics.Tariff {
+	return logistics.Tariff{Currency: currency, Base: decimal.RequireFromString(base), PerKg: decimal.RequireFromString(perKg)}
 }
 
 // Channels returns the published channels of one sandbox carrier (deep

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -90,11 +91,70 @@ func registries(cfg Config) (*carriers.Registry, *warehouses.Registry, error) {
 	return carriers.NewRegistry(cs...), warehouses.NewRegistry(ws...), nil
 }
 
-// newActivities wires the activities' dependencies.
-func newActivities(cfg Config, st *store.Store, cr *carriers.Registry, wr *warehouses.Registry) (*activities.Activities, error) {
-	engine, err := customs.NewEngine(customs.DefaultRules())
+// newCustomsEngine builds the customs engine from the shipped rules and the
+// operator's files: duty rates, FX rates, the denied-party list (US
+// Consolidated Screening List CSV) and the EU fee scope.
+func newCustomsEngine(cfg Config, logger *slog.Logger) (*customs.Engine, error) {
+	rules := customs.DefaultRules()
+	scope, err := customs.ParseFeeScope(cfg.EUFeeScope)
+	if err != nil {
+		return nil, fmt.Errorf("CROSSDOCK_EU_FEE_SCOPE: %w", err)
+	}
+	rules.FeeScope = scope
+	if err := loadFile("CROSSDOCK_DUTY_RATES_FILE", cfg.DutyRatesFile, func(r io.Reader) (err error) {
+		rules.Duties, err = customs.LoadDutyRatesCSV(r)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := loadFile("CROSSDOCK_FX_RATES_FILE", cfg.FXRatesFile, func(r io.Reader) (err error) {
+		rules.FX, err = customs.LoadFXRatesCSV(r)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.DeniedPartiesFile != "":
+		if err := loadFile("CROSSDOCK_DENIED_PARTIES_FILE", cfg.DeniedPartiesFile, func(r io.Reader) (err error) {
+			rules.DeniedParties, err = customs.LoadDeniedPartiesCSV(r)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	case cfg.dev:
+		rules.DeniedParties = customs.DefaultDeniedParties()
+	default:
+		logger.Warn("denied-party screening is off: set CROSSDOCK_DENIED_PARTIES_FILE to a Consolidated Screening List CSV")
+	}
+	engine, err := customs.NewEngine(rules)
 	if err != nil {
 		return nil, fmt.Errorf("customs rules: %w", err)
+	}
+	return engine, nil
+}
+
+// loadFile opens path (when set) and hands it to load, naming the variable
+// that configured it in any error.
+func loadFile(name, path string, load func(io.Reader) error) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	defer f.Close()
+	if err := load(f); err != nil {
+		return fmt.Errorf("%s: %s: %w", name, path, err)
+	}
+	return nil
+}
+
+// newActivities wires the activities' dependencies.
+func newActivities(cfg Config, st *store.Store, cr *carriers.Registry, wr *warehouses.Registry, logger *slog.Logger) (*activities.Activities, error) {
+	engine, err := newCustomsEngine(cfg, logger)
+	if err != nil {
+		return nil, err
 	}
 	return &activities.Activities{
 		Store: st, Carriers: cr, Warehouses: wr, Customs: engine,

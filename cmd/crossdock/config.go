@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/crossdock/crossdock/customs"
 )
 
 // Config is everything Crossdock reads from its environment. The names are
@@ -34,8 +36,16 @@ type Config struct {
 	PickTimeout        time.Duration `env:"CROSSDOCK_PICK_TIMEOUT" envDefault:"48h"`
 	PollInterval       time.Duration `env:"CROSSDOCK_POLL_INTERVAL" envDefault:"15m"`
 	TemporalCLI        string        `env:"CROSSDOCK_TEMPORAL_CLI"`
+	DeniedPartiesFile  string        `env:"CROSSDOCK_DENIED_PARTIES_FILE"`
+	DutyRatesFile      string        `env:"CROSSDOCK_DUTY_RATES_FILE"`
+	FXRatesFile        string        `env:"CROSSDOCK_FX_RATES_FILE"`
+	EUFeeScope         string        `env:"CROSSDOCK_EU_FEE_SCOPE" envDefault:"all_low_value"`
 	TemporalAddress    string        `env:"TEMPORAL_ADDRESS"`
 	TemporalNamespace  string        `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
+
+	// dev is set by `crossdock dev`: the fictional sample denied-party list
+	// screens orders when no list file is configured.
+	dev bool
 }
 
 // loadConfig reads the environment and validates it, naming the bad
@@ -128,6 +138,9 @@ func (c Config) validate() error {
 	}
 	if c.PollInterval < time.Second {
 		bad("CROSSDOCK_POLL_INTERVAL", "must be a duration of at least 1s such as 15m")
+	}
+	if _, err := customs.ParseFeeScope(c.EUFeeScope); err != nil {
+		bad("CROSSDOCK_EU_FEE_SCOPE", "must be all_low_value or ioss_only, got %q", c.EUFeeScope)
 	}
 	if c.TemporalNamespace == "" {
 		bad("TEMPORAL_NAMESPACE", "must not be empty")

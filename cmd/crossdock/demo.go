@@ -17,7 +17,7 @@ import (
 
 func newDemoCommand() *cobra.Command {
 	demo := &cobra.Command{Use: "demo", Short: "Talk to a running Crossdock as the order service would"}
-	var apiURL, secret, merchantID, orderID, country, warehouseID string
+	var apiURL, secret, merchantID, orderID, country, warehouseID, name string
 	order := &cobra.Command{
 		Use:   "order",
 		Short: "Send a signed order.created webhook for a demo order",
@@ -32,7 +32,11 @@ func newDemoCommand() *cobra.Command {
 			if orderID == "" {
 				orderID = "DEMO-" + ulid.Make().String()[18:]
 			}
-			body, err := json.Marshal(demoOrder(merchantID, orderID, warehouseID, country))
+			o := demoOrder(merchantID, orderID, warehouseID, country)
+			if name != "" {
+				o["data"].(map[string]any)["ship_to"].(map[string]any)["name"] = name
+			}
+			body, err := json.Marshal(o)
 			if err != nil {
 				return err
 			}
@@ -54,6 +58,7 @@ func newDemoCommand() *cobra.Command {
 	order.Flags().StringVar(&orderID, "order", "", "order id (default a fresh DEMO-... id)")
 	order.Flags().StringVar(&country, "country", "GB", "destination country")
 	order.Flags().StringVar(&warehouseID, "warehouse", "wh_szx", "warehouse id")
+	order.Flags().StringVar(&name, "name", "", "consignee name (default Ada Lovelace)")
 	demo.AddCommand(order)
 	return demo
 }

@@ -93,6 +93,7 @@ type stackInfo struct {
 // and the sandbox network until ctx ends, then stops all of them.
 func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 	logger := opts.Logger
+	cfg.dev = true
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("CROSSDOCK_DATA_DIR: %w", err)
 	}
@@ -136,7 +137,7 @@ func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 	if err != nil {
 		return err
 	}
-	acts, err := newActivities(cfg, st, cr, wr)
+	acts, err := newActivities(cfg, st, cr, wr, logger)
 	if err != nil {
 		return err
 	}
@@ -265,12 +266,16 @@ func ensureDemoMerchant(ctx context.Context, st *store.Store) (string, error) {
 
 // newAPIHandler wires the HTTP API with one Prometheus registry.
 func newAPIHandler(cfg Config, st *store.Store, tc client.Client, cr *carriers.Registry, wr *warehouses.Registry, logger *slog.Logger) (http.Handler, error) {
+	engine, err := newCustomsEngine(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := api.New(api.Config{
 		Store: st, Temporal: tc, Carriers: cr, Warehouses: wr,
 		OrderWebhookSecrets: cfg.OrderWebhookSecret, OpsToken: cfg.OpsToken, MaxBodyBytes: cfg.MaxBodyBytes,
-		Logger: logger, Metrics: reg, Gatherer: reg,
+		Logger: logger, Metrics: reg, Gatherer: reg, Quoter: carriers.Quoter{Registry: cr, Customs: engine},
 	})
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -167,6 +168,70 @@ func TestEndToEnd(t *testing.T) {
 	tc, err := client.Dial(client.Options{HostPort: info.TemporalHostPort, Logger: nopTemporalLogger{}})
 	require.NoError(t, err)
 	defer tc.Close()
+
+	t.Run("landed-cost quote from checkout writes nothing", func(t *testing.T) {
+		quote := `{"ship_to": {"country": "GB"}, "incoterm": "DDP", "service_level": "standard", "as_of": "2026-11-25",
+		  "tax_ids": {"uk_vat": "GB123456789"},
+		  "items": [{"sku": "TSHIRT-RED-M", "description": "Cotton T-shirt", "quantity": 2,
+		    "unit_price": {"amount": "12.50", "currency": "GBP"}, "hs_code": "610910", "origin_country": "CN",
+		    "weight_grams": 180, "dangerous_goods": "none"}]}`
+		status, body := merchantDo(t, info, http.MethodPost, "/v1/landed-cost", quote)
+		require.Equal(t, http.StatusOK, status, string(body))
+		var got struct {
+			Customs struct {
+				Regime string `json:"regime"`
+				Total  struct {
+					Amount, Currency string
+				} `json:"total"`
+			} `json:"customs"`
+			ShippingOptions []struct {
+				Carrier string `json:"carrier"`
+			} `json:"shipping_options"`
+		}
+		require.NoError(t, json.Unmarshal(body, &got))
+		assert.Equal(t, "uk_low_value", got.Customs.Regime)
+		assert.Equal(t, "5.00", got.Customs.Total.Amount, "GBP 25 of goods: 20 % VAT collected at checkout")
+		assert.NotEmpty(t, got.ShippingOptions)
+	})
+
+	t.Run("a denied party waits for compliance review, then ships when ops clear it", func(t *testing.T) {
+		o := demoOrder(demoMerchantID, "E2E-DENIED", "wh_szx", "GB")
+		o["data"].(map[string]any)["ship_to"].(map[string]any)["name"] = "acme proliferation TRADING co."
+		body, _ := json.Marshal(o)
+		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, status, answer)
+		var order deliveredOrder
+		require.Eventually(t, func() bool {
+			status, body := merchantGet(t, info, "/v1/orders/E2E-DENIED")
+			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && order.Stuck
+		}, time.Minute, 250*time.Millisecond, "the order waits for compliance review")
+		assert.Contains(t, order.Reason, "compliance review: denied_party_match")
+		require.NotNil(t, order.Customs)
+
+		wfID := logistics.OrderWorkflowID(demoMerchantID, "E2E-DENIED")
+		require.Eventually(t, func() bool {
+			resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+				Query: `CrossdockStuck = true AND CrossdockMerchant = "m_demo"`})
+			if err != nil {
+				return false
+			}
+			for _, e := range resp.Executions {
+				if e.Execution.WorkflowId == wfID {
+					return true
+				}
+			}
+			return false
+		}, 30*time.Second, 250*time.Millisecond, "ops find it with CrossdockStuck = true")
+
+		require.NoError(t, tc.SignalWorkflow(ctx, wfID, "", logistics.SignalComplianceClear,
+			logistics.OpsAction{Actor: "compliance@example.com", Note: "different company"}))
+		require.Eventually(t, func() bool {
+			status, body := merchantGet(t, info, "/v1/orders/E2E-DENIED")
+			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && !order.Stuck
+		}, time.Minute, 100*time.Millisecond, "the review's answer unsticks the order")
+		waitDelivered(t, info, "E2E-DENIED", time.Now().Add(2*time.Minute))
+	})
 	wfID := logistics.OrderWorkflowID(demoMerchantID, ids[0])
 	desc, err := tc.DescribeWorkflowExecution(ctx, wfID, "")
 	require.NoError(t, err)
@@ -182,6 +247,7 @@ func TestEndToEnd(t *testing.T) {
 		recordHistory(t, tc, logistics.ShipmentWorkflowID(demoMerchantID, ids[0], 1), filepath.Join(dir, "shipment_delivered.json"))
 		recordHistory(t, tc, logistics.OrderWorkflowID(demoMerchantID, "E2E-FALLBACK"), filepath.Join(dir, "order_fallback_polled.json"))
 		recordHistory(t, tc, logistics.ShipmentWorkflowID(demoMerchantID, "E2E-FALLBACK", 1), filepath.Join(dir, "shipment_partner_handoff_polled.json"))
+		recordHistory(t, tc, logistics.OrderWorkflowID(demoMerchantID, "E2E-DENIED"), filepath.Join(dir, "order_compliance_review_cleared.json"))
 	}
 
 	stop()
@@ -229,13 +295,21 @@ func waitDelivered(t *testing.T, info stackInfo, id string, deadline time.Time) 
 	}
 }
 
-// merchantGet calls the merchant API as a well-behaved client would,
-// waiting out 429s for the Retry-After they give (a bounded number of times).
 func merchantGet(t *testing.T, info stackInfo, path string) (int, []byte) {
 	t.Helper()
+	return merchantDo(t, info, http.MethodGet, path, "")
+}
+
+// merchantDo calls the merchant API as a well-behaved client would,
+// waiting out 429s for the Retry-After they give (a bounded number of times).
+func merchantDo(t *testing.T, info stackInfo, method, path, body string) (int, []byte) {
+	t.Helper()
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequest(http.MethodGet, info.APIURL+path, nil)
+		req, err := http.NewRequest(method, info.APIURL+path, strings.NewReader(body))
 		require.NoError(t, err)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		req.Header.Set("Authorization", "Bearer "+info.DemoAPIKey)
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)

@@ -89,7 +89,7 @@ func newWorkerCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withServices(cmd, false, nil, func(ctx context.Context, s services) error {
-				acts, err := newActivities(s.cfg, s.store, s.carriers, s.warehouses)
+				acts, err := newActivities(s.cfg, s.store, s.carriers, s.warehouses, s.logger)
 				if err != nil {
 					return err
 				}

@@ -1,0 +1,126 @@
+package carriers
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/crossdock/crossdock/customs"
+	"github.com/crossdock/crossdock/logistics"
+)
+
+// Decider decides customs for a cart. *customs.Engine satisfies it; the
+// interface lets Quote be tested without the rules tables.
+type Decider interface {
+	// Decide returns the customs decision for in. An error is a
+	// *logistics.Error with CodeInvalid naming the fields it cannot read.
+	Decide(customs.Input) (logistics.CustomsDecision, error)
+}
+
+// QuoteRequest is a cart to quote: what a checkout knows before an order
+// exists. Origin is the country parcels leave from (a warehouse's country);
+// Date picks the customs rules in force on that calendar day.
+type QuoteRequest struct {
+	Origin       string
+	Items        []logistics.Item
+	Destination  string
+	Incoterm     logistics.Incoterm
+	ServiceLevel logistics.ServiceLevel
+	TaxIDs       logistics.TaxIDs
+	Date         time.Time
+}
+
+// Quote is the answer to a QuoteRequest: the customs decision the order
+// would get and the channels that could carry it, best first.
+type Quote struct {
+	Customs logistics.CustomsDecision
+	Options []Option
+}
+
+// Quote plans channels for the cart as one parcel (its net weight: item
+// weight times quantity, summed; every dangerous goods class of its items)
+// and decides customs for the best channel's type (courier when no channel
+// is eligible), exactly as the order's screening would. When no channel can
+// carry the cart the decision is blocked with one "no_eligible_channel: "
+// reason per rejected channel, as the order workflow blocks it. Errors from
+// d pass through unchanged (a *logistics.Error with CodeInvalid for input
+// customs cannot read). Quote writes nothing; it is pure when d is, and
+// safe for concurrent use. d must not be nil.
+func (r *Registry) Quote(d Decider, req QuoteRequest) (Quote, error) {
+	var dg []logistics.DangerousGoods
+	for _, it := range req.Items {
+		if it.DangerousGoods != logistics.DGNone && it.DangerousGoods != "" {
+			dg = append(dg, it.DangerousGoods)
+		}
+	}
+	options, rejected := r.Plan(PlanRequest{
+		Origin: req.Origin, Destination: req.Destination, WeightGrams: cartWeightGrams(req.Items),
+		DangerousGoods: dg, ServiceLevel: req.ServiceLevel, Incoterm: req.Incoterm, TaxIDs: req.TaxIDs,
+	})
+	channelType := logistics.ChannelCourier
+	if len(options) > 0 {
+		channelType = options[0].Channel.Type
+	}
+	decision, err := d.Decide(customs.Input{
+		Items: req.Items, Destination: req.Destination, Incoterm: req.Incoterm, TaxIDs: req.TaxIDs,
+		ChannelType: channelType, Date: req.Date,
+	})
+	if err != nil {
+		return Quote{}, err
+	}
+	if len(options) == 0 {
+		decision.Blocked = true
+		decision.BlockReasons = append(decision.BlockReasons, NoChannelReasons(req.Origin, req.Destination, rejected)...)
+	}
+	return Quote{Customs: decision, Options: options}, nil
+}
+
+// NoChannelReasons are the block reasons of a parcel no channel can carry:
+// one "no_eligible_channel: carrier/service: reason" per rejection, or one
+// naming the lane when no channel was even considered. They are the words
+// the order workflow's screening uses.
+func NoChannelReasons(origin, destination string, rejected []Rejection) []string {
+	if len(rejected) == 0 {
+		return []string{"no_eligible_channel: no channel serves " + logistics.Lane(origin, destination)}
+	}
+	out := make([]string, 0, len(rejected))
+	for _, r := range rejected {
+		out = append(out, "no_eligible_channel: "+r.String())
+	}
+	return out
+}
+
+// cartWeightGrams is the net weight of the items, saturating at the
+// largest int rather than overflowing (an absurd cart is then too heavy for
+// every channel with a limit instead of weighing less than nothing).
+func cartWeightGrams(items []logistics.Item) int {
+	total := 0
+	for _, it := range items {
+		if it.WeightGrams <= 0 || it.Quantity <= 0 {
+			continue
+		}
+		if it.WeightGrams > (math.MaxInt-total)/it.Quantity {
+			return math.MaxInt
+		}
+		total += it.WeightGrams * it.Quantity
+	}
+	return total
+}
+
+// Quoter binds a registry to a customs decider so that callers holding a
+// request context (the API's landed-cost route) can ask for quotes:
+// carriers.Quoter{Registry: reg, Customs: engine} is what the composition
+// root hands to the API.
+type Quoter struct {
+	Registry *Registry
+	Customs  Decider
+}
+
+// Quote returns r.Registry.Quote(r.Customs, req), or ctx's error if the
+// caller has already gone. It does no I/O, so ctx is only checked once.
+func (q Quoter) Quote(ctx context.Context, req QuoteRequest) (Quote, error) {
+	if err := ctx.Err(); err != nil {
+		return Quote{}, err
+	}
+	return q.Registry.Quote(q.Customs, req)
+}
