@@ -55,6 +55,7 @@ func (m *memStore) AddTrackingEvents(_ context.Context, _, _ string, _ int, evs 
 type scriptedCarrier struct {
 	err    error
 	events []logistics.TrackingEvent
+	last   carriers.BookRequest
 }
 
 var (
@@ -64,7 +65,8 @@ var (
 
 func (c *scriptedCarrier) Code() string                  { return "scripted" }
 func (c *scriptedCarrier) Channels() []logistics.Channel { return nil }
-func (c *scriptedCarrier) Book(context.Context, carriers.BookRequest) (carriers.Booking, error) {
+func (c *scriptedCarrier) Book(_ context.Context, req carriers.BookRequest) (carriers.Booking, error) {
+	c.last = req
 	if c.err != nil {
 		return carriers.Booking{}, c.err
 	}
@@ -225,4 +227,16 @@ func TestPollTrackingFollowsEveryLegWithItsOwnCarrier(t *testing.T) {
 	typ, final := appErrType(err)
 	assert.Equal(t, activities.ErrTypeInvalid, typ, "no pollable leg at all cannot succeed")
 	assert.True(t, final)
+}
+
+func TestBookShipmentAttachesOnlyTheTaxIDsTheDestinationNeeds(t *testing.T) {
+	c := &scriptedCarrier{}
+	e := env(&activities.Activities{Store: &memStore{}, Carriers: carriers.NewRegistry(c)})
+	in := bookInput()
+	in.Order.TaxIDs = logistics.TaxIDs{IOSS: "IM2760000001", EORI: "DE123456789012345", UKVAT: "GB123456789"}
+	in.Customs = logistics.CustomsDecision{Regime: "uk_low_value"}
+	_, err := e.ExecuteActivity(activities.NameBookShipment, in)
+	require.NoError(t, err)
+	assert.Equal(t, logistics.TaxIDs{UKVAT: "GB123456789"}, c.last.TaxIDs)
+	assert.Equal(t, "uk_low_value", c.last.Customs.Regime, "the decision goes to the carrier's customs path")
 }

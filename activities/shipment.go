@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/customs"
 	"github.com/crossdock/crossdock/logistics"
 	"github.com/crossdock/crossdock/store"
 )
@@ -80,7 +81,8 @@ func (a *Activities) BookShipment(ctx context.Context, in BookShipmentInput) (lo
 	b, err := c.Book(ctx, carriers.BookRequest{
 		IdempotencyKey: in.IdempotencyKey, MerchantID: in.Order.MerchantID, OrderID: in.Order.OrderID,
 		ShipmentNumber: in.Number, Service: in.Channel.Service, ShipFrom: in.Origin, ShipTo: in.Order.ShipTo,
-		Parcel: in.Parcel, Items: in.Order.Items, Customs: in.Customs, TaxIDs: in.Order.TaxIDs,
+		Parcel: in.Parcel, Items: in.Order.Items, Customs: in.Customs,
+		TaxIDs: customs.AttachedTaxIDs(in.Customs, in.Order.TaxIDs, in.Channel.Capabilities.TaxIDsRequired),
 	})
 	if errors.Is(err, carriers.ErrRefused) {
 		return logistics.Shipment{}, nonRetryable(ErrTypeCarrierRefused, err)
