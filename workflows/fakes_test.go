@@ -181,7 +181,7 @@ type fakeCustoms struct{ reasons []string }
 const deniedParty = "denied_party_match: ACME PROLIFERATION TRADING CO (SDN 1234)"
 
 func (f fakeCustoms) Decide(in customs.Input) (logistics.CustomsDecision, error) {
-	d := logistics.CustomsDecision{Regime: "uk_low_value", Incoterm: in.Incoterm, RulesAsOf: in.Date.Format("2006-01-02")}
+	d := logistics.CustomsDecision{Regime: "decided_for_" + in.Destination, Incoterm: in.Incoterm, RulesAsOf: in.Date.Format("2006-01-02")}
 	if len(f.reasons) > 0 {
 		d.Blocked, d.BlockReasons = true, append([]string(nil), f.reasons...)
 	}

@@ -256,10 +256,10 @@ func TestDeniedPartyWaitsForComplianceReview(t *testing.T) {
 		h := newBlockedHarness(t, deniedParty)
 		h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
 		h.signal(time.Hour, logistics.SignalComplianceClear, logistics.OpsAction{Actor: "compliance@example.com", Note: "different person"})
-		// The buyer moves within the UK before pick: screening runs again and
-		// does not ask ops a second time.
+		// The buyer moves to Germany before dispatch: customs is decided
+		// again for the new country, and ops are not asked a second time.
 		h.signal(2*time.Hour, logistics.SignalAddressUpdated, logistics.AddressUpdated{WebhookID: "a1",
-			ShipTo: logistics.Address{Name: "Ada", Line1: "1 New Road", City: "Leeds", Country: "GB"}})
+			ShipTo: logistics.Address{Name: "Ada", Line1: "1 Neue Strasse", City: "Berlin", Country: "DE"}})
 		h.signal(3*time.Hour, logistics.SignalWarehouseEvent, packed())
 		for i, e := range journey("express-1") {
 			h.signalShipment(time.Duration(i+4)*time.Hour, e)
@@ -267,6 +267,7 @@ func TestDeniedPartyWaitsForComplianceReview(t *testing.T) {
 		h.run()
 		assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
 		final := h.store.customs[len(h.store.customs)-1]
+		assert.Equal(t, "decided_for_DE", final.Regime, "re-decided for the new country")
 		assert.False(t, final.Blocked)
 		assert.Contains(t, final.Warnings, "cleared_by_compliance_review: ACME PROLIFERATION TRADING CO (SDN 1234)")
 	})
