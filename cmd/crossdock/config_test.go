@@ -1,7 +1,10 @@
 package main
 
 import (
+	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -51,6 +54,7 @@ func TestConfigErrorsNameTheBadVariable(t *testing.T) {
 		{"CROSSDOCK_MAX_BODY_BYTES", "10"},
 		{"CROSSDOCK_POLL_INTERVAL", "1ms"},
 		{"CROSSDOCK_SHUTDOWN_TIMEOUT", "soon"},
+		{"CROSSDOCK_EU_FEE_SCOPE", "everything"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			clearConfigEnv(t)
@@ -90,4 +94,27 @@ func TestDevSecretsSurviveARestart(t *testing.T) {
 	explicit := Config{DataDir: dir, OpsToken: "from-env"}
 	require.NoError(t, loadDevSecrets(&explicit))
 	assert.Equal(t, "from-env", explicit.OpsToken, "the environment wins over saved secrets")
+}
+
+func TestCustomsFilesAreNamedWhenTheyFail(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "duty.csv")
+	require.NoError(t, os.WriteFile(bad, []byte("zone,hs_prefix,origin,rate,effective_from,effective_to,source\nGB,6109,,twelve,2026-01-01,,tariff\n"), 0o644))
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"CROSSDOCK_DENIED_PARTIES_FILE", Config{EUFeeScope: "all_low_value", DeniedPartiesFile: filepath.Join(dir, "missing.csv")}},
+		{"CROSSDOCK_DUTY_RATES_FILE", Config{EUFeeScope: "all_low_value", DutyRatesFile: bad}},
+		{"CROSSDOCK_FX_RATES_FILE", Config{EUFeeScope: "all_low_value", FXRatesFile: filepath.Join(dir, "missing.csv")}},
+	} {
+		_, err := newCustomsEngine(tc.cfg, logger)
+		require.Error(t, err, tc.name)
+		assert.Contains(t, err.Error(), tc.name)
+	}
+	good := filepath.Join(dir, "good.csv")
+	require.NoError(t, os.WriteFile(good, []byte("zone,hs_prefix,origin,rate,effective_from,effective_to,source\nGB,6109,,0.12,2021-01-01,,UK Global Tariff\n"), 0o644))
+	_, err := newCustomsEngine(Config{EUFeeScope: "ioss_only", DutyRatesFile: good}, logger)
+	require.NoError(t, err)
 }
