@@ -52,6 +52,11 @@ type Settings struct {
 	PickTimeout time.Duration `json:"pick_timeout"`
 	// PollInterval is the pause between tracking polls on poll-only channels.
 	PollInterval time.Duration `json:"poll_interval"`
+	// CarrierAttempts bounds the tries of a carrier call (booking) before
+	// the order is marked stuck for ops; 0 means the workflow's default.
+	CarrierAttempts int32 `json:"carrier_attempts"`
+	// CarrierMaxInterval caps the back-off between those tries.
+	CarrierMaxInterval time.Duration `json:"carrier_max_interval"`
 }
 
 // Activities holds the dependencies of every activity. Workflows reference

@@ -266,8 +266,10 @@ func TestLandedCostInvalid(t *testing.T) {
 			fields: []string{"items[0].quantity", "items[1].unit_price"},
 		},
 		{
-			name:   "a currency that is not ISO 4217",
-			edit:   func(m map[string]any) { item(m, 1)["unit_price"] = map[string]any{"amount": "4.00", "currency": "euro"} },
+			name: "a currency that is not ISO 4217",
+			edit: func(m map[string]any) {
+				item(m, 1)["unit_price"] = map[string]any{"amount": "4.00", "currency": "euro"}
+			},
 			fields: []string{"items[1].unit_price.currency"},
 		},
 		{

@@ -142,6 +142,7 @@ func (s *Server) signalWithStart(c *gin.Context, workflowID string, ev orderEven
 			temporal.NewSearchAttributeKeyKeyword(logistics.SearchStage).ValueSet(string(logistics.StageReceived)),
 		),
 	}
+	opts.StaticSummary = s.orderSummary(ev)
 	input := logistics.OrderWorkflowInput{MerchantID: ev.MerchantID, OrderID: ev.OrderID}
 	_, err := s.cfg.Temporal.SignalWithStartWorkflow(c.Request.Context(), workflowID, ev.Signal, ev.Payload, opts,
 		logistics.OrderWorkflowType, input)
@@ -155,6 +156,21 @@ func (s *Server) signalWithStart(c *gin.Context, workflowID string, ev orderEven
 		return logistics.Errorf(logistics.CodeConflict, "order %s has already finished; the event cannot apply", ev.OrderID)
 	}
 	return unavailable("Temporal", err)
+}
+
+// orderSummary is the one-line summary the Temporal UI shows for the run:
+// merchant, order and, once the order is known, its lane.
+func (s *Server) orderSummary(ev orderEvent) string {
+	summary := "merchant " + ev.MerchantID + " · order " + ev.OrderID
+	created, ok := ev.Payload.(logistics.OrderCreated)
+	if !ok {
+		return summary
+	}
+	origin := "?"
+	if w, ok := s.cfg.Warehouses.Get(created.Order.WarehouseID); ok {
+		origin = w.Address().Country
+	}
+	return summary + " · lane " + logistics.Lane(origin, created.Order.ShipTo.Country) + " · from " + created.Order.WarehouseID
 }
 
 // parseOrderEvent decodes and validates an order webhook body. Every

@@ -37,6 +37,7 @@ type OrderStatus struct {
 	Stuck          bool            `json:"stuck"`
 	StuckReason    string          `json:"stuck_reason"`
 	ActionRequired bool            `json:"action_required"`
+	WaitingFor     string          `json:"waiting_for"`
 	Version        int64           `json:"version"`
 }
 
@@ -65,6 +66,7 @@ type orderWorkflow struct {
 	preferred string // carrier ops asked for with ops.switch_carrier
 
 	stage          logistics.Stage
+	waitingFor     string
 	stuck          bool
 	stuckReason    string
 	actionRequired bool
@@ -155,15 +157,31 @@ func (w *orderWorkflow) setup(ctx workflow.Context) error {
 			w.cancel = &logistics.OrderCancelled{Reason: strings.TrimSpace("cancelled by ops " + act.Actor + ": " + act.Note)}
 		}
 	})
-	return workflow.SetQueryHandler(ctx, logistics.QueryStatus, func() (OrderStatus, error) {
+	return workflow.SetQueryHandlerWithOptions(ctx, logistics.QueryStatus, func() (OrderStatus, error) {
 		return OrderStatus{Stage: w.stage, Stuck: w.stuck, StuckReason: w.stuckReason,
-			ActionRequired: w.actionRequired, Version: w.version}, nil
-	})
+			ActionRequired: w.actionRequired, WaitingFor: w.waitingFor, Version: w.version}, nil
+	}, workflow.QueryHandlerOptions{Description: "The order's stage, whether it is stuck and why, and what it waits for."})
+}
+
+// signalDescriptions are shown in the Temporal UI's "Send a Signal" dialog,
+// with the JSON to paste where ops send one by hand.
+var signalDescriptions = map[string]string{
+	logistics.SignalOrderCreated:      "From the order service (via the API): the order to fulfil. A duplicate is ignored.",
+	logistics.SignalOrderCancelled:    "From the order service (via the API): cancel the order; after dispatch it needs a carrier intercept.",
+	logistics.SignalAddressUpdated:    "From the order service (via the API): a new ship_to; before dispatch customs is decided again.",
+	logistics.SignalWarehouseEvent:    "From the warehouse (via the API): packed, short_pick or out_of_stock.",
+	signalShipmentProgress:            "Internal: a shipment workflow reports a status or phase change.",
+	logistics.SignalOpsRetry:          `Ops: run the stuck step again. Input: {"actor": "you@example.com", "note": "why"}`,
+	logistics.SignalOpsSkip:           `Ops: skip the stuck step (only where that is safe). Input: {"actor": "you@example.com", "note": "why"}`,
+	logistics.SignalOpsCancel:         `Ops: cancel the order. Input: {"actor": "you@example.com", "note": "why"}`,
+	logistics.SignalOpsSwitchCarrier:  `Ops: book with another carrier first, then retry. Input: {"actor": "you@example.com", "carrier": "sbx_post"}`,
+	logistics.SignalComplianceClear:   `Ops: the denied-party match is a false positive; ship. Input: {"actor": "you@example.com", "note": "why"}`,
+	logistics.SignalComplianceConfirm: `Ops: the denied-party match is real; cancel. Input: {"actor": "you@example.com", "note": "why"}`,
 }
 
 // receive runs handler for every signal on the named channel, in order.
 func receive[T any](ctx workflow.Context, name string, handler func(T)) {
-	ch := workflow.GetSignalChannel(ctx, name)
+	ch := workflow.GetSignalChannelWithOptions(ctx, name, workflow.SignalChannelOptions{Description: signalDescriptions[name]})
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var v T
@@ -187,6 +205,7 @@ func (w *orderWorkflow) once(id string) bool {
 }
 
 func (w *orderWorkflow) run(ctx workflow.Context) error {
+	w.waitFor(ctx, "order.created from the order service")
 	ok, err := workflow.AwaitWithTimeout(ctx, intakeWait, func() bool { return w.created })
 	if err != nil {
 		return err
@@ -324,6 +343,7 @@ func (w *orderWorkflow) complianceReview(ctx workflow.Context) error {
 	if err := w.markStuck(ctx, "compliance review: "+strings.Join(w.customs.BlockReasons, "; ")); err != nil {
 		return err
 	}
+	w.waitFor(ctx, "compliance review: ops.compliance_clear or ops.compliance_confirm")
 	if err := workflow.Await(ctx, func() bool { return w.review != nil || w.cancel != nil }); err != nil {
 		return err
 	}
@@ -367,6 +387,7 @@ func (w *orderWorkflow) picking(ctx workflow.Context) error {
 				Order: w.order, IdempotencyKey: fmt.Sprintf("%s/pick/%d", w.id, attempt)}).Get(ctx, &res); err != nil {
 				return err
 			}
+			w.waitFor(ctx, "the warehouse's pick confirmation (warehouse.event), for up to "+w.settings.PickTimeout.String())
 			ok, err := workflow.AwaitWithTimeout(ctx, w.settings.PickTimeout, func() bool { return w.packed != nil || w.cancel != nil })
 			switch {
 			case err != nil:
@@ -429,7 +450,7 @@ func (w *orderWorkflow) book(ctx workflow.Context, number int, parcel logistics.
 	wfID := logistics.ShipmentWorkflowID(w.order.MerchantID, w.order.OrderID, number)
 	var refusals []string
 	for _, opt := range options {
-		actx := workflow.WithActivityOptions(ctx, carrierOptions)
+		actx := workflow.WithActivityOptions(ctx, w.carrierOptions())
 		var sh logistics.Shipment
 		err := workflow.ExecuteActivity(actx, activities.NameBookShipment, activities.BookShipmentInput{
 			IdempotencyKey: wfID + "/" + opt.Channel.Carrier + "/" + opt.Channel.Service,
@@ -450,9 +471,27 @@ func (w *orderWorkflow) book(ctx workflow.Context, number int, parcel logistics.
 		"every eligible channel refused: "+strings.Join(refusals, "; "), "AllRefused", nil)
 }
 
+// carrierOptions are the booking retry policy, bounded by the worker's
+// settings where they say so.
+func (w *orderWorkflow) carrierOptions() workflow.ActivityOptions {
+	opts := carrierOptions
+	policy := *opts.RetryPolicy
+	if w.settings.CarrierAttempts > 0 {
+		policy.MaximumAttempts = w.settings.CarrierAttempts
+	}
+	if w.settings.CarrierMaxInterval > 0 {
+		policy.MaximumInterval = w.settings.CarrierMaxInterval
+		policy.InitialInterval = min(policy.InitialInterval, w.settings.CarrierMaxInterval)
+	}
+	opts.RetryPolicy = &policy
+	return opts
+}
+
 func (w *orderWorkflow) startShipment(ctx workflow.Context, wfID string, sh logistics.Shipment, ch logistics.Channel) error {
 	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 		WorkflowID: wfID,
+		StaticSummary: fmt.Sprintf("shipment %d of order %s · %s %s · lane %s", sh.Number, sh.OrderID, sh.Carrier,
+			sh.TrackingNumber, logistics.Lane(sh.Origin, sh.Destination)),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			saMerchant.ValueSet(sh.MerchantID), saCarrier.ValueSet(sh.Carrier),
 			saLane.ValueSet(logistics.Lane(sh.Origin, sh.Destination))),
@@ -485,6 +524,7 @@ func (w *orderWorkflow) startShipment(ctx workflow.Context, wfID string, sh logi
 // following mirrors the shipments' progress into the order's stage until
 // every shipment has finished.
 func (w *orderWorkflow) following(ctx workflow.Context) error {
+	w.waitFor(ctx, fmt.Sprintf("tracking of %d shipment(s) to delivery", len(w.shipments)))
 	for {
 		if err := workflow.Await(ctx, func() bool { return w.changed || w.pendingAfterDispatch() }); err != nil {
 			return err
@@ -592,6 +632,7 @@ func (w *orderWorkflow) untilDoneOr(ctx workflow.Context, what string, settled f
 		if err := w.markStuck(ctx, what+": "+failureMessage(err)); err != nil {
 			return err
 		}
+		w.waitFor(ctx, "ops: ops.retry, ops.skip, ops.cancel or ops.switch_carrier")
 		if err := workflow.Await(ctx, func() bool {
 			return len(w.ops) > 0 || w.cancel != nil || (settled != nil && settled())
 		}); err != nil {
@@ -660,6 +701,9 @@ func (w *orderWorkflow) finishCancelled(ctx workflow.Context) error {
 // enter moves the order to stage: search attributes, UI details, projection.
 func (w *orderWorkflow) enter(ctx workflow.Context, stage logistics.Stage) error {
 	w.stage = stage
+	if stage.Terminal() || stageIndex(stage) <= stageIndex(logistics.StageBooking) {
+		w.waitingFor = "" // a new step says what it waits for; an ended order waits for nothing
+	}
 	workflow.GetLogger(ctx).Info("order stage", "order_id", w.order.OrderID, "stage", string(stage))
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saMerchant.ValueSet(w.order.MerchantID), saStage.ValueSet(string(stage))); err != nil {
 		return err
@@ -668,8 +712,18 @@ func (w *orderWorkflow) enter(ctx workflow.Context, stage logistics.Stage) error
 	return w.project(ctx)
 }
 
+// waitFor records what the order waits for, for the status query and the
+// Temporal UI's details card.
+func (w *orderWorkflow) waitFor(ctx workflow.Context, what string) {
+	w.waitingFor = what
+	w.details(ctx)
+}
+
 func (w *orderWorkflow) details(ctx workflow.Context) {
 	d := "**Stage:** " + string(w.stage)
+	if w.waitingFor != "" {
+		d += "\n\n**Waiting for:** " + w.waitingFor
+	}
 	switch {
 	case w.stuck && w.inReview:
 		d += "\n\n**Compliance review:** " + w.stuckReason +

@@ -160,8 +160,17 @@ func TestPickTimeoutMakesOrderStuckUntilOpsRetry(t *testing.T) {
 	h := newHarness(t, &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush})
 	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
 	var stuck bool
+	var status, picking workflows.OrderStatus
+	h.at(30*time.Minute, func() {
+		v, err := h.env.QueryWorkflow(logistics.QueryStatus)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&picking))
+	})
 	h.at(7*time.Hour, func() {
 		stuck = h.store.lastOrder().Stuck
+		v, err := h.env.QueryWorkflow(logistics.QueryStatus)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&status))
 		h.env.SignalWorkflow(logistics.SignalOpsRetry, nil) // the Temporal UI sends a signal with no input
 	})
 	h.signal(8*time.Hour, logistics.SignalWarehouseEvent, func() logistics.WarehouseEvent { e := packed(); e.ID = "wh-2"; return e }())
@@ -170,6 +179,11 @@ func TestPickTimeoutMakesOrderStuckUntilOpsRetry(t *testing.T) {
 	}
 	h.run()
 	assert.True(t, stuck, "the order was stuck after the pick timeout")
+	assert.Equal(t, logistics.StagePicking, picking.Stage)
+	assert.Contains(t, picking.WaitingFor, "pick confirmation")
+	assert.True(t, status.Stuck)
+	assert.Contains(t, status.StuckReason, "did not confirm the pick")
+	assert.Contains(t, status.WaitingFor, "ops.retry")
 	assert.Equal(t, []string{"order/m_demo/TT-1/pick/1", "order/m_demo/TT-1/pick/2"}, h.warehouse.pickKeys())
 	last := h.store.lastOrder()
 	assert.Equal(t, logistics.StageDelivered, last.Stage)

@@ -158,7 +158,8 @@ func newActivities(cfg Config, st *store.Store, cr *carriers.Registry, wr *wareh
 	}
 	return &activities.Activities{
 		Store: st, Carriers: cr, Warehouses: wr, Customs: engine,
-		Settings: activities.Settings{PickTimeout: cfg.PickTimeout, PollInterval: cfg.PollInterval},
+		Settings: activities.Settings{PickTimeout: cfg.PickTimeout, PollInterval: cfg.PollInterval,
+			CarrierAttempts: cfg.CarrierAttempts, CarrierMaxInterval: cfg.CarrierMaxInterval},
 	}, nil
 }
 

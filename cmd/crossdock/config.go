@@ -35,6 +35,8 @@ type Config struct {
 	ShutdownTimeout    time.Duration `env:"CROSSDOCK_SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	PickTimeout        time.Duration `env:"CROSSDOCK_PICK_TIMEOUT" envDefault:"48h"`
 	PollInterval       time.Duration `env:"CROSSDOCK_POLL_INTERVAL" envDefault:"15m"`
+	CarrierAttempts    int32         `env:"CROSSDOCK_CARRIER_MAX_ATTEMPTS" envDefault:"8"`
+	CarrierMaxInterval time.Duration `env:"CROSSDOCK_CARRIER_RETRY_MAX_INTERVAL" envDefault:"2m"`
 	TemporalCLI        string        `env:"CROSSDOCK_TEMPORAL_CLI"`
 	DeniedPartiesFile  string        `env:"CROSSDOCK_DENIED_PARTIES_FILE"`
 	DutyRatesFile      string        `env:"CROSSDOCK_DUTY_RATES_FILE"`
@@ -141,6 +143,12 @@ func (c Config) validate() error {
 	}
 	if _, err := customs.ParseFeeScope(c.EUFeeScope); err != nil {
 		bad("CROSSDOCK_EU_FEE_SCOPE", "must be all_low_value or ioss_only, got %q", c.EUFeeScope)
+	}
+	if c.CarrierAttempts < 1 || c.CarrierAttempts > 100 {
+		bad("CROSSDOCK_CARRIER_MAX_ATTEMPTS", "must be between 1 and 100, got %d", c.CarrierAttempts)
+	}
+	if c.CarrierMaxInterval < 10*time.Millisecond {
+		bad("CROSSDOCK_CARRIER_RETRY_MAX_INTERVAL", "must be a duration of at least 10ms such as 2m")
 	}
 	if c.TemporalNamespace == "" {
 		bad("TEMPORAL_NAMESPACE", "must not be empty")

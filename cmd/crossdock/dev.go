@@ -66,6 +66,13 @@ func applyDevDefaults(cfg *Config) {
 	if _, ok := os.LookupEnv("CROSSDOCK_PICK_TIMEOUT"); !ok {
 		cfg.PickTimeout = 10 * time.Minute
 	}
+	// A failing sandbox lane shows up as stuck within half a minute.
+	if _, ok := os.LookupEnv("CROSSDOCK_CARRIER_MAX_ATTEMPTS"); !ok {
+		cfg.CarrierAttempts = 4
+	}
+	if _, ok := os.LookupEnv("CROSSDOCK_CARRIER_RETRY_MAX_INTERVAL"); !ok {
+		cfg.CarrierMaxInterval = 10 * time.Second
+	}
 }
 
 // stackOptions adjusts runStack for `dev` and for the end-to-end test.

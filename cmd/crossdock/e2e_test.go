@@ -67,6 +67,8 @@ func TestEndToEnd(t *testing.T) {
 	t.Setenv("CROSSDOCK_TEMPORAL_CLI", cli)
 	t.Setenv("CROSSDOCK_SANDBOX_SPEEDUP", "100000")
 	t.Setenv("CROSSDOCK_POLL_INTERVAL", "1s")
+	t.Setenv("CROSSDOCK_CARRIER_MAX_ATTEMPTS", "2")
+	t.Setenv("CROSSDOCK_CARRIER_RETRY_MAX_INTERVAL", "100ms")
 	cfg, err := loadConfig()
 	require.NoError(t, err)
 
@@ -145,17 +147,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	t.Run("a refusing carrier falls back to a poll-only channel", func(t *testing.T) {
-		fault := `{"carrier": "sbx_express", "kind": "refuse", "duration_s": 600}`
-		resp, err := http.Post(info.SandboxURL+"/admin/faults", "application/json", strings.NewReader(fault))
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Less(t, resp.StatusCode, 300)
-		defer func() {
-			req, _ := http.NewRequest(http.MethodDelete, info.SandboxURL+"/admin/faults", nil)
-			if resp, err := http.DefaultClient.Do(req); err == nil {
-				resp.Body.Close()
-			}
-		}()
+		setFault(t, info, `{"carrier": "sbx_express", "kind": "refuse", "duration_s": 600}`)
 		body, _ := json.Marshal(demoOrder(demoMerchantID, "E2E-FALLBACK", "wh_szx", "GB"))
 		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
 		require.NoError(t, err)
@@ -194,6 +186,32 @@ func TestEndToEnd(t *testing.T) {
 		assert.NotEmpty(t, got.ShippingOptions)
 	})
 
+	t.Run("a carrier outage makes the order stuck; ops.retry books it exactly once", func(t *testing.T) {
+		setFault(t, info, `{"carrier": "sbx_express", "kind": "outage", "duration_s": 600}`)
+		body, _ := json.Marshal(demoOrder(demoMerchantID, "E2E-OUTAGE", "wh_szx", "GB"))
+		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, status, answer)
+		wfID := logistics.OrderWorkflowID(demoMerchantID, "E2E-OUTAGE")
+		var order deliveredOrder
+		require.Eventually(t, func() bool {
+			status, body := merchantGet(t, info, "/v1/orders/E2E-OUTAGE")
+			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && order.Stuck
+		}, time.Minute, 250*time.Millisecond, "the outage exhausts the booking retries")
+		assert.Contains(t, order.Reason, "booking:")
+		requireListedAsStuck(t, ctx, tc, wfID)
+
+		clearFaults(t, info)
+		require.NoError(t, tc.SignalWorkflow(ctx, wfID, "", logistics.SignalOpsRetry, logistics.OpsAction{Actor: "ops@example.com"}))
+		require.Eventually(t, func() bool {
+			status, body := merchantGet(t, info, "/v1/orders/E2E-OUTAGE")
+			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && !order.Stuck
+		}, time.Minute, 100*time.Millisecond)
+		order = waitDelivered(t, info, "E2E-OUTAGE", time.Now().Add(2*time.Minute))
+		require.Len(t, order.Shipments, 1, "booked exactly once")
+		assert.Equal(t, "sbx_express", order.Shipments[0].Carrier)
+	})
+
 	t.Run("a denied party waits for compliance review, then ships when ops clear it", func(t *testing.T) {
 		o := demoOrder(demoMerchantID, "E2E-DENIED", "wh_szx", "GB")
 		o["data"].(map[string]any)["ship_to"].(map[string]any)["name"] = "acme proliferation TRADING co."
@@ -210,19 +228,7 @@ func TestEndToEnd(t *testing.T) {
 		require.NotNil(t, order.Customs)
 
 		wfID := logistics.OrderWorkflowID(demoMerchantID, "E2E-DENIED")
-		require.Eventually(t, func() bool {
-			resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-				Query: `CrossdockStuck = true AND CrossdockMerchant = "m_demo"`})
-			if err != nil {
-				return false
-			}
-			for _, e := range resp.Executions {
-				if e.Execution.WorkflowId == wfID {
-					return true
-				}
-			}
-			return false
-		}, 30*time.Second, 250*time.Millisecond, "ops find it with CrossdockStuck = true")
+		requireListedAsStuck(t, ctx, tc, wfID)
 
 		require.NoError(t, tc.SignalWorkflow(ctx, wfID, "", logistics.SignalComplianceClear,
 			logistics.OpsAction{Actor: "compliance@example.com", Note: "different company"}))
@@ -257,6 +263,43 @@ func TestEndToEnd(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("dev stack did not stop within a minute")
 	}
+}
+
+// setFault switches a sandbox fault on until the test (or clearFaults) ends it.
+func setFault(t *testing.T, info stackInfo, fault string) {
+	t.Helper()
+	resp, err := http.Post(info.SandboxURL+"/admin/faults", "application/json", strings.NewReader(fault))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Less(t, resp.StatusCode, 300)
+	t.Cleanup(func() { clearFaults(t, info) })
+}
+
+func clearFaults(t *testing.T, info stackInfo) {
+	req, err := http.NewRequest(http.MethodDelete, info.SandboxURL+"/admin/faults", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+}
+
+// requireListedAsStuck checks ops find the order with the Temporal query
+// they would type in the UI.
+func requireListedAsStuck(t *testing.T, ctx context.Context, tc client.Client, wfID string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: `CrossdockStuck = true AND CrossdockMerchant = "m_demo"`})
+		if err != nil {
+			return false
+		}
+		for _, e := range resp.Executions {
+			if e.Execution.WorkflowId == wfID {
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 250*time.Millisecond, "ops find %s with CrossdockStuck = true", wfID)
 }
 
 // deliveredOrder is the part of GET /v1/orders/{id} the end-to-end test reads.
