@@ -37,9 +37,10 @@ type ShipmentResult struct {
 }
 
 type shipmentWorkflow struct {
-	in      ShipmentInput
-	id      string
-	pending []logistics.TrackingUpdate
+	in       ShipmentInput
+	id       string
+	pending  []logistics.TrackingUpdate
+	failures int // consecutive failed polls, for back-off
 }
 
 // ShipmentWorkflow follows one parcel's tracking until it ends: by push
@@ -53,7 +54,10 @@ func ShipmentWorkflow(ctx workflow.Context, in ShipmentInput) (ShipmentResult, e
 }
 
 func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
-	ch := workflow.GetSignalChannel(ctx, logistics.SignalTrackingEvent)
+	ch := workflow.GetSignalChannelWithOptions(ctx, logistics.SignalTrackingEvent, workflow.SignalChannelOptions{
+		Description: `Tracking events for this shipment (the API sends carrier pushes here; ops may send manual scans). ` +
+			`Input: {"events": [{"status": "in_transit", "phase": "line_haul", "occurred_at": "2026-11-25T06:00:00Z", ` +
+			`"tracking_number": "...", "carrier": "...", "raw_code": "MANUAL", "source": "manual"}]}`})
 	sh := &w.in.Shipment
 	poll := func() bool { return w.in.Channel.Capabilities.Tracking == logistics.TrackingPoll }
 	for !sh.Status.Terminal() {
@@ -65,25 +69,21 @@ func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
 		if sh.Status.Terminal() {
 			break
 		}
-		tctx, cancelTimer := workflow.WithCancel(ctx)
-		sel := workflow.NewSelector(ctx)
-		sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
-			var u logistics.TrackingUpdate
-			c.Receive(ctx, &u)
-			w.pending = append(w.pending, u)
-		})
-		if poll() {
-			sel.AddFuture(workflow.NewTimer(tctx, w.in.PollInterval), func(workflow.Future) {})
-		}
-		sel.Select(ctx)
-		cancelTimer()
-		for {
-			var u logistics.TrackingUpdate
-			if !ch.ReceiveAsync(&u) {
-				break
+		if len(w.pending) == 0 {
+			tctx, cancelTimer := workflow.WithCancel(ctx)
+			sel := workflow.NewSelector(ctx)
+			sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
+				var u logistics.TrackingUpdate
+				c.Receive(ctx, &u)
+				w.pending = append(w.pending, u)
+			})
+			if poll() {
+				sel.AddFuture(workflow.NewTimer(tctx, w.pollInterval()), func(workflow.Future) {})
 			}
-			w.pending = append(w.pending, u)
+			sel.Select(ctx)
+			cancelTimer()
 		}
+		w.drain(ch)
 		for len(w.pending) > 0 {
 			u := w.pending[0]
 			w.pending = w.pending[1:]
@@ -92,10 +92,25 @@ func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
 			}
 		}
 		if !sh.Status.Terminal() && workflow.GetInfo(ctx).GetCurrentHistoryLength() > continueAsNewAfter {
-			return ShipmentResult{}, workflow.NewContinueAsNewError(ctx, ShipmentWorkflow, w.in)
+			// Scans that came in while the last ones were being stored
+			// are handled first: a new run must not start without them.
+			if w.drain(ch); len(w.pending) == 0 {
+				return ShipmentResult{}, workflow.NewContinueAsNewError(ctx, ShipmentWorkflow, w.in)
+			}
 		}
 	}
 	return ShipmentResult{Status: sh.Status, Phase: sh.Phase}, nil
+}
+
+// drain takes every tracking update already delivered, without blocking.
+func (w *shipmentWorkflow) drain(ch workflow.ReceiveChannel) {
+	for {
+		var u logistics.TrackingUpdate
+		if !ch.ReceiveAsync(&u) {
+			return
+		}
+		w.pending = append(w.pending, u)
+	}
 }
 
 // poll asks the carrier for news. A carrier that stays down is logged and
@@ -116,10 +131,31 @@ func (w *shipmentWorkflow) poll(ctx workflow.Context) error {
 		return nil
 	}
 	if err != nil {
-		workflow.GetLogger(ctx).Warn("tracking poll failed; will poll again", "tracking_number", sh.TrackingNumber, "error", err)
+		w.failures++
+		workflow.GetLogger(ctx).Warn("tracking poll failed; will poll again", "tracking_number", sh.TrackingNumber,
+			"failures", w.failures, "next_poll_in", w.pollInterval().String(), "error", err)
 		return nil
 	}
+	w.failures = 0
 	return w.apply(ctx, res.Events)
+}
+
+// pollInterval adapts the pause between polls: scans are sparse during line
+// haul and frequent near delivery, failed polls back off (up to 16 times),
+// and the channel's rate limit is a floor.
+func (w *shipmentWorkflow) pollInterval() time.Duration {
+	d := w.in.PollInterval
+	switch w.in.Shipment.Phase {
+	case logistics.PhaseLineHaul:
+		d *= 2
+	case logistics.PhaseLastMile:
+		d /= 2
+	}
+	d <<= min(w.failures, 4)
+	if perMinute := w.in.Channel.Capabilities.RateLimitPerMinute; perMinute > 0 {
+		d = max(d, time.Minute/time.Duration(perMinute))
+	}
+	return max(d, time.Second)
 }
 
 // record stores pushed events, then applies them.
