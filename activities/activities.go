@@ -23,12 +23,17 @@ import (
 // Error type names the workflows branch on (temporal.ApplicationError.Type).
 const (
 	// ErrTypeCarrierRefused: the carrier will never accept this booking on
-	// this channel; try the next channel.
+	// this channel (try the next channel), or will never make this void,
+	// redirect or intercept (take the saga's next branch).
 	ErrTypeCarrierRefused = "CarrierRefused"
 	// ErrTypeWarehouseRefused: the warehouse refused the pick request.
 	ErrTypeWarehouseRefused = "WarehouseRefused"
 	// ErrTypeInvalid: the input can never succeed (unknown carrier, bad data).
 	ErrTypeInvalid = "InvalidInput"
+	// ErrTypeUnsupported: the partner cannot do this at all (a carrier
+	// channel without void, address change or intercept; a warehouse that
+	// cannot release picks); take the next branch of the saga or ask ops.
+	ErrTypeUnsupported = "Unsupported"
 )
 
 // Store is what the activities need from the projection store.
@@ -82,6 +87,10 @@ const (
 	NameProjectShipment = "crossdock.ProjectShipment"
 	NameRecordTracking  = "crossdock.RecordTracking"
 	NamePollTracking    = "crossdock.PollTracking"
+	NameReleasePick     = "crossdock.ReleasePick"
+	NameVoidLabel       = "crossdock.VoidLabel"
+	NameChangeAddress   = "crossdock.ChangeAddressInTransit"
+	NameIntercept       = "crossdock.Intercept"
 )
 
 // Register registers every activity under its stable name.
@@ -97,6 +106,10 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 		NameProjectShipment: a.ProjectShipment,
 		NameRecordTracking:  a.RecordTracking,
 		NamePollTracking:    a.PollTracking,
+		NameReleasePick:     a.ReleasePick,
+		NameVoidLabel:       a.VoidLabel,
+		NameChangeAddress:   a.ChangeAddressInTransit,
+		NameIntercept:       a.Intercept,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

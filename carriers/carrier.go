@@ -47,8 +47,9 @@ type Booking struct {
 }
 
 // Carrier is what every adapter implements. Optional operations are separate
-// interfaces (Tracker, WebhookParser) that an adapter implements only where
-// one of its channels declares the capability.
+// interfaces (Tracker, WebhookParser, Voider, AddressChanger, Interceptor)
+// that an adapter implements only where one of its channels declares the
+// capability.
 type Carrier interface {
 	// Code is the carrier's stable id, e.g. "sbx_express".
 	Code() string
@@ -76,3 +77,40 @@ type WebhookParser interface {
 
 // ErrBadSignature marks a webhook whose signature does not verify.
 var ErrBadSignature = errors.New("bad webhook signature")
+
+// Voider is implemented by carriers whose channels can cancel a label
+// (Capabilities.VoidWindow > 0), so a cancelled order is neither collected
+// nor billed.
+type Voider interface {
+	// Void cancels the label of trackingNumber; the carrier plays no more
+	// of its journey. It is idempotent: voiding a voided label succeeds.
+	// A label outside its channel's void window, or a parcel the carrier
+	// has already collected, returns an error wrapping ErrRefused; a
+	// channel that cannot void wraps ErrUnsupported. Other errors may be
+	// retried.
+	Void(ctx context.Context, trackingNumber string) error
+}
+
+// AddressChanger is implemented by carriers whose channels can redirect a
+// parcel in transit (Capabilities.AddressChange).
+type AddressChanger interface {
+	// ChangeAddress redirects trackingNumber to the address to; later scans
+	// show the new destination. It is idempotent. A parcel already out for
+	// delivery, delivered, returning, voided, or a change the carrier will
+	// not make (e.g. to another country) returns an error wrapping
+	// ErrRefused; a channel without address change wraps ErrUnsupported.
+	// Other errors may be retried.
+	ChangeAddress(ctx context.Context, trackingNumber string, to logistics.Address) error
+}
+
+// Interceptor is implemented by carriers that can stop a parcel in transit
+// and return it to the sender.
+type Interceptor interface {
+	// Intercept stops trackingNumber and sends it back: the carrier then
+	// reports return_to_sender scans and finally delivers it to the
+	// shipper. It is idempotent: intercepting a returning parcel succeeds.
+	// A parcel out for delivery, delivered, voided or not yet in the
+	// carrier's hands returns an error wrapping ErrRefused; a channel that
+	// cannot intercept wraps ErrUnsupported. Other errors may be retried.
+	Intercept(ctx context.Context, trackingNumber string) error
+}

@@ -40,6 +40,25 @@ type Warehouse interface {
 	ParseWebhook(header http.Header, body []byte) (logistics.WarehouseEvent, error)
 }
 
+// ReleaseRequest asks a warehouse to release an order's pick: cancel it if
+// it is not yet confirmed, or put the packed stock back if it is.
+// IdempotencyKey is the key the pick was requested with; it names the pick.
+type ReleaseRequest struct {
+	IdempotencyKey string `json:"idempotency_key"`
+	MerchantID     string `json:"merchant_id"`
+	OrderID        string `json:"order_id"`
+}
+
+// Releaser is implemented by warehouses that can release a pick, the
+// compensation of RequestPick when an order is cancelled.
+type Releaser interface {
+	// ReleasePick cancels the pick (no confirmation follows) or puts its
+	// packed stock back. It is idempotent, and releasing a pick the
+	// warehouse does not know is not an error. A final refusal wraps
+	// ErrRefused; other errors may be retried.
+	ReleasePick(ctx context.Context, req ReleaseRequest) error
+}
+
 // Registry holds the configured warehouses by id.
 type Registry struct {
 	byID  map[string]Warehouse

@@ -5,10 +5,11 @@
 // it over HTTP exactly as real adapters speak to real carriers, so the rest
 // of Crossdock cannot tell the difference.
 //
-// The server side (network.go, server.go, faults.go, journey.go, push.go)
-// plays the carriers; the adapter side (client.go, mappings.go) is what
-// Crossdock runs. They share only the channel table below and the wire types
-// in wire.go, as a real adapter shares a carrier's published API.
+// The server side (network.go, server.go, faults.go, journey.go, push.go,
+// operations.go) plays the carriers; the adapter side (client.go,
+// mappings.go) is what Crossdock runs. They share only the channel table
+// below and the wire types in wire.go, as a real adapter shares a carrier's
+// published API.
 package sandbox
 
 import (
@@ -59,20 +60,25 @@ var channels = []logistics.Channel{
 	{
 		Carrier: Post, Service: "tracked_packet", Type: logistics.ChannelPostal,
 		Destinations: []string{"GB", "DE", "FR", "ES", "IT", "NL", "US", "AU"}, EstimatedDays: 8,
+		// A posted item is never voided (no VoidWindow) nor redirected, only
+		// recalled by intercept.
 		Capabilities: logistics.Capabilities{
 			Label: logistics.LabelAPI, Tracking: logistics.TrackingPoll,
 			Customs: logistics.CustomsPostal, LastMile: logistics.LastMileOwn,
-			VoidWindow: 12 * time.Hour, RateLimitPerMinute: 120, MaxWeightGrams: 2000,
+			RateLimitPerMinute: 120, MaxWeightGrams: 2000,
 		},
 		Tariff: tariff("EUR", "6.00", "4.00"),
 	},
 	{
+		// The consolidator voids a booking until its line haul departs
+		// (consolVoidWindow) and neither redirects nor intercepts.
 		Carrier: Consol, Service: "standard", Type: logistics.ChannelCourier,
 		Origins: []string{"CN"}, Destinations: []string{"GB", "US"}, EstimatedDays: 10,
 		Capabilities: logistics.Capabilities{
 			Label: logistics.LabelAPI, Tracking: logistics.TrackingPoll,
 			Customs: logistics.CustomsBroker, LastMile: logistics.LastMilePartnerHandoff,
 			LastMilePartner: Post, DDP: true, RateLimitPerMinute: 300, MaxWeightGrams: 30000,
+			VoidWindow: consolVoidWindow,
 		},
 		Tariff: tariff("USD", "5.00", "3.00"),
 	},
@@ -84,7 +90,7 @@ var channels = []logistics.Channel{
 			Label: logistics.LabelAPI, Tracking: logistics.TrackingPoll,
 			Customs: logistics.CustomsBroker, LastMile: logistics.LastMilePartnerHandoff,
 			LastMilePartner: Post, TaxIDsRequired: []string{"ioss"}, DDP: true,
-			RateLimitPerMinute: 300, MaxWeightGrams: 30000,
+			RateLimitPerMinute: 300, MaxWeightGrams: 30000, VoidWindow: consolVoidWindow,
 		},
 		Tariff: tariff("USD", "5.50", "3.00"),
 	},
@@ -104,7 +110,18 @@ var channels = []logistics.Channel{
 	},
 }
 
-// localCapabilities are the regional courier's, the same in every country.
+// consolVoidWindow is how long after booking the consolidator's line haul
+// departs on its published schedule; it voids bookings until then (and
+// never once the line haul has left, even late).
+const consolVoidWindow = 40 * time.Hour
+
+// intercepting lists the carriers that stop a parcel in transit and send it
+// back to the shipper, on every one of their channels. Capabilities has no
+// word for it, so the carriers publish it beside the channel table.
+var intercepting = map[string]bool{Express: true, Post: true}
+
+// localCapabilities are the regional courier's, the same in every country:
+// a manifest line is neither voided, redirected nor intercepted.
 var localCapabilities = logistics.Capabilities{
 	Label: logistics.LabelBatchManifest, Tracking: logistics.TrackingNone,
 	Customs: logistics.CustomsBroker, LastMile: logistics.LastMileOwn,
@@ -151,5 +168,29 @@ func rateLimitPerMinute(carrier string) int {
 	}
 	return 0
 }
+
+// capabilities returns what the carrier's service publishes; the zero
+// Capabilities for an unknown service.
+func capabilities(carrier, service string) logistics.Capabilities {
+	for _, ch := range channels {
+		if ch.Carrier == carrier && ch.Service == service {
+			return ch.Capabilities
+		}
+	}
+	return logistics.Capabilities{}
+}
+
+// anyChannel reports whether some channel of carrier has a capability.
+func anyChannel(carrier string, has func(logistics.Capabilities) bool) bool {
+	for _, ch := range channels {
+		if ch.Carrier == carrier && has(ch.Capabilities) {
+			return true
+		}
+	}
+	return false
+}
+
+func canVoid(c logistics.Capabilities) bool          { return c.VoidWindow > 0 }
+func canChangeAddress(c logistics.Capabilities) bool { return c.AddressChange }
 
 func knownCarrier(code string) bool { return slices.Contains(Codes, code) }

@@ -29,9 +29,12 @@ type Client struct {
 }
 
 var (
-	_ carriers.Carrier       = (*Client)(nil)
-	_ carriers.Tracker       = (*Client)(nil)
-	_ carriers.WebhookParser = (*Client)(nil)
+	_ carriers.Carrier        = (*Client)(nil)
+	_ carriers.Tracker        = (*Client)(nil)
+	_ carriers.WebhookParser  = (*Client)(nil)
+	_ carriers.Voider         = (*Client)(nil)
+	_ carriers.AddressChanger = (*Client)(nil)
+	_ carriers.Interceptor    = (*Client)(nil)
 )
 
 // NewClient returns the adapter for carrierCode on the sandbox network at
@@ -190,6 +193,57 @@ func (c *Client) ParseWebhook(header http.Header, body []byte) (string, []logist
 	return header.Get(standardwebhooks.HeaderWebhookID), c.normalise(payload, payload.TrackingNumber, logistics.SourceWebhook), nil
 }
 
+// Void cancels the label of trackingNumber; the carrier plays no more of
+// its journey. It is idempotent. A carrier whose channels have no void
+// window (sbx_post, sbx_local) returns an error wrapping
+// carriers.ErrUnsupported without calling it; a label past its void window
+// or a parcel already collected (for sbx_consol: a line haul already
+// departed) wraps carriers.ErrRefused. Outages and rate limits may be
+// retried.
+func (c *Client) Void(ctx context.Context, trackingNumber string) error {
+	if !anyChannel(c.code, canVoid) {
+		return fmt.Errorf("%s void: %w", c.code, carriers.ErrUnsupported)
+	}
+	return c.operate(ctx, "void", trackingNumber, "void", struct{}{})
+}
+
+// ChangeAddress redirects trackingNumber to the address to, within its
+// destination country; later scans show the new destination. It is
+// idempotent. A carrier without address change (all but sbx_express)
+// returns an error wrapping carriers.ErrUnsupported without calling it; a
+// parcel out for delivery, delivered, voided or returning, a new country or
+// an invalid address wraps carriers.ErrRefused.
+func (c *Client) ChangeAddress(ctx context.Context, trackingNumber string, to logistics.Address) error {
+	if !anyChannel(c.code, canChangeAddress) {
+		return fmt.Errorf("%s change address: %w", c.code, carriers.ErrUnsupported)
+	}
+	return c.operate(ctx, "change address", trackingNumber, "address", addressRequest{ShipTo: to})
+}
+
+// Intercept stops trackingNumber and returns it to the shipper: the
+// carrier reports return_to_sender, then delivers it back at the origin. It
+// is idempotent. A carrier that cannot intercept (sbx_consol, sbx_local)
+// returns an error wrapping carriers.ErrUnsupported without calling it; a
+// parcel out for delivery, delivered, voided or not yet handed over by a
+// consolidator wraps carriers.ErrRefused.
+func (c *Client) Intercept(ctx context.Context, trackingNumber string) error {
+	if !intercepting[c.code] {
+		return fmt.Errorf("%s intercept: %w", c.code, carriers.ErrUnsupported)
+	}
+	return c.operate(ctx, "intercept", trackingNumber, "intercept", struct{}{})
+}
+
+// operate posts body to the shipment's action route.
+func (c *Client) operate(ctx context.Context, op, trackingNumber, action string, body any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("%s %s: encode request: %w", c.code, op, err)
+	}
+	var resp operationResponse
+	path := "/carriers/" + c.code + "/shipments/" + url.PathEscape(trackingNumber) + "/" + action
+	return c.do(ctx, op, http.MethodPost, path, raw, "", &resp)
+}
+
 func (c *Client) normalise(resp trackingResponse, number string, source logistics.EventSource) []logistics.TrackingEvent {
 	if resp.TrackingNumber != "" {
 		number = resp.TrackingNumber
@@ -205,7 +259,9 @@ func (c *Client) normalise(resp trackingResponse, number string, source logistic
 }
 
 // do sends one request and decodes a 2xx JSON answer into out. Non-2xx
-// answers become an *APIError, wrapped in carriers.ErrRefused when final.
+// answers become an *APIError, wrapped in carriers.ErrUnsupported when the
+// carrier says the channel does not offer the operation and in
+// carriers.ErrRefused when otherwise final.
 func (c *Client) do(ctx context.Context, op, method, path string, body []byte, idempotencyKey string, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -247,6 +303,9 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, i
 	}
 	if apiErr.Retryable() {
 		return apiErr
+	}
+	if apiErr.Code == codeUnsupported {
+		return fmt.Errorf("%w: %w", carriers.ErrUnsupported, apiErr)
 	}
 	return fmt.Errorf("%w: %w", carriers.ErrRefused, apiErr)
 }

@@ -18,12 +18,18 @@ type shipment struct {
 	// partner is the last-mile partner's parcel a consolidator hands over to.
 	partner *shipment
 
+	bookedAt time.Time
 	script   []step
 	next     int       // index of the next step to play
 	due      time.Time // when the next step plays
+	gen      int       // bumped when the journey stops or changes; stale timers see it and do nothing
 	onHold   bool      // a customs hold scan was emitted for the current step
 	attempts int       // failed delivery attempts so far
-	held     *wireEvent
+	lastMile bool      // the parcel has gone out for delivery
+	voided   bool      // the label was voided: the journey stopped
+	// returning: the parcel was intercepted and plays the return journey.
+	returning bool
+	held      *wireEvent
 	// lastPush is closed when the parcel's latest queued push is settled.
 	lastPush chan struct{}
 	events   []wireEvent
@@ -36,7 +42,7 @@ func (s *Server) newShipment(carrier, service string, req carriers.BookRequest) 
 	for s.byNumber[carrier+"|"+number] != nil {
 		number = p.newNumber()
 	}
-	sh := &shipment{carrier: carrier, service: service, number: number, from: req.ShipFrom, to: req.ShipTo}
+	sh := &shipment{carrier: carrier, service: service, number: number, from: req.ShipFrom, to: req.ShipTo, bookedAt: s.now()}
 	s.byNumber[carrier+"|"+number] = sh
 	return sh
 }
@@ -47,6 +53,53 @@ func (sh *shipment) view() trackingResponse {
 	return trackingResponse{Carrier: sh.carrier, TrackingNumber: sh.number,
 		OriginCountry: sh.from.Country, DestinationCountry: sh.to.Country,
 		Events: append([]wireEvent{}, sh.events...)}
+}
+
+// Shipment states as the compensation routes report and check them.
+const (
+	stateAwaitingHandover = "awaiting_handover" // a partner's parcel not yet handed over
+	stateInTransit        = "in_transit"
+	stateOutForDelivery   = "out_for_delivery"
+	stateCompleted        = "completed" // delivered, handed over or returned
+	stateVoided           = "voided"
+	stateReturning        = "returning"
+	stateReturned         = "returned"
+)
+
+// state says where sh stands for void, address change and intercept.
+func (sh *shipment) state() string {
+	done := len(sh.script) > 0 && sh.next >= len(sh.script)
+	switch {
+	case sh.voided:
+		return stateVoided
+	case sh.returning && done:
+		return stateReturned
+	case sh.returning:
+		return stateReturning
+	case len(sh.script) == 0:
+		return stateAwaitingHandover
+	case done:
+		return stateCompleted
+	case sh.lastMile:
+		return stateOutForDelivery
+	}
+	return stateInTransit
+}
+
+// scanned reports whether the carrier has emitted code for sh.
+func (sh *shipment) scanned(code string) bool {
+	return slices.ContainsFunc(sh.events, func(ev wireEvent) bool { return ev.Code == code })
+}
+
+// stop halts sh's journey: its timer is stopped and a timer that already
+// fired and waits for the lock finds the generation changed. Callers hold
+// s.mu.
+func (s *Server) stop(sh *shipment) {
+	if t, ok := s.timers[sh]; ok {
+		t.Stop()
+		delete(s.timers, sh)
+	}
+	sh.gen++
 }
 
 // scale turns a real-world duration into sandbox time.
@@ -77,16 +130,19 @@ func (s *Server) schedule(sh *shipment) {
 	if s.closed {
 		return
 	}
-	s.timers[sh] = time.AfterFunc(time.Until(sh.due), func() { s.fire(sh) })
+	gen := sh.gen
+	s.timers[sh] = time.AfterFunc(time.Until(sh.due), func() { s.fire(sh, gen) })
 }
 
 // fire plays sh's next step, bending the script where a fault says so:
 // stall postpones it, customs_hold holds the parcel at import customs until
 // the fault ends, failed_attempt fails delivery (three times sends it back).
-func (s *Server) fire(sh *shipment) {
+// gen is the journey generation the timer was armed for; a voided or
+// intercepted journey has moved on and the step is not played.
+func (s *Server) fire(sh *shipment, gen int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || sh.next >= len(sh.script) {
+	if s.closed || gen != sh.gen || sh.next >= len(sh.script) {
 		return
 	}
 	delete(s.timers, sh)
@@ -129,6 +185,9 @@ func (s *Server) fire(sh *shipment) {
 	}
 
 	sh.onHold = false
+	if st.kind == stepOutForDelivery || st.kind == stepDelivered {
+		sh.lastMile = true
+	}
 	sh.next++
 	last := sh.next >= len(sh.script)
 	s.emit(sh, st.code, st.at, now, last)
@@ -147,8 +206,11 @@ func (s *Server) fire(sh *shipment) {
 // final flushes whatever is held. Callers hold s.mu.
 func (s *Server) emit(sh *shipment, code string, at place, now time.Time, final bool) {
 	loc := logistics.Location{City: sh.from.City, Country: sh.from.Country}
-	if at == atDestination {
+	switch {
+	case at == atDestination:
 		loc = logistics.Location{City: sh.to.City, Country: sh.to.Country}
+	case at == atLastScan && len(sh.events) > 0:
+		loc = sh.events[len(sh.events)-1].Location
 	}
 	ev := wireEvent{Code: code, Description: profiles[sh.carrier].codes[code], OccurredAt: now, Location: loc}
 	sh.events = append(sh.events, ev)

@@ -12,6 +12,7 @@ type place int
 const (
 	atOrigin      place = iota // the ship-from city
 	atDestination              // the ship-to city
+	atLastScan                 // where the parcel was last scanned
 )
 
 // stepKind marks the steps that faults act upon.
@@ -47,6 +48,12 @@ type profile struct {
 	// partnerJourney is the script played when the carrier delivers the
 	// last mile for a consolidator, timed from the hand-over.
 	partnerJourney []step
+	// returnJourney is the script played after an intercept, timed from
+	// the intercept: return_to_sender scans, then delivery to the shipper.
+	returnJourney []step
+	// voidCutoff is the scan after which the carrier voids no label: it
+	// has the parcel (or, for a consolidator, the line haul has left).
+	voidCutoff string
 	// holdCode, attemptCode and returnCode are emitted under the
 	// customs_hold and failed_attempt faults.
 	holdCode, attemptCode, returnCode string
@@ -90,7 +97,12 @@ var profiles = map[string]profile{
 			{"OFD", h(90), atDestination, stepOutForDelivery},
 			{"DLV", h(96), atDestination, stepDelivered},
 		},
-		holdCode: "HLD", attemptCode: "NA", returnCode: "RTS",
+		returnJourney: []step{
+			{"RTS", h(1), atLastScan, stepPlain},
+			{"DLV", h(48), atOrigin, stepPlain},
+		},
+		voidCutoff: "PU",
+		holdCode:   "HLD", attemptCode: "NA", returnCode: "RTS",
 		newNumber: func() string { return "SBX" + digits(10) },
 	},
 	Post: {
@@ -135,7 +147,12 @@ var profiles = map[string]profile{
 			{"EDG", h(24), atDestination, stepOutForDelivery},
 			{"EMI", h(32), atDestination, stepDelivered},
 		},
-		holdCode: "EME", attemptCode: "EMH", returnCode: "RTN",
+		returnJourney: []step{
+			{"RTN", h(2), atLastScan, stepPlain},
+			{"EMI", h(96), atOrigin, stepPlain},
+		},
+		voidCutoff: "EMA",
+		holdCode:   "EME", attemptCode: "EMH", returnCode: "RTN",
 		newNumber: func() string { return s10("LS", digits(8)) },
 	},
 	Consol: {
@@ -162,7 +179,8 @@ var profiles = map[string]profile{
 			{"CC_IM_SUCCESS", h(190), atDestination, stepImportCustoms},
 			{"CW_HANDOVER", h(200), atDestination, stepHandover},
 		},
-		holdCode: "CC_HOLD", returnCode: "RETURN_START",
+		voidCutoff: "LH_DEPART",
+		holdCode:   "CC_HOLD", returnCode: "RETURN_START",
 		newNumber: func() string { return "CNSB" + digits(12) },
 	},
 	Local: {
@@ -189,7 +207,8 @@ var profiles = map[string]profile{
 			{"OFD", h(132), atDestination, stepOutForDelivery},
 			{"DLV", h(140), atDestination, stepDelivered},
 		},
-		holdCode: "CHD", attemptCode: "FDA", returnCode: "RTS",
+		voidCutoff: "PKP",
+		holdCode:   "CHD", attemptCode: "FDA", returnCode: "RTS",
 		newNumber: func() string { return "SL" + digits(9) },
 	},
 }

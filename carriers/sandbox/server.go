@@ -131,6 +131,9 @@ func NewServer(opts Options) *Server {
 // Register mounts the network's routes on mux:
 //
 //	POST   /carriers/{carrier}/shipments          book (idempotent on idempotency_key)
+//	POST   /carriers/{carrier}/shipments/{number}/void       void the label (idempotent)
+//	POST   /carriers/{carrier}/shipments/{number}/address    redirect in transit, body {"ship_to": {...}}
+//	POST   /carriers/{carrier}/shipments/{number}/intercept  return to sender (idempotent)
 //	GET    /carriers/{carrier}/tracking/{number}  raw scans so far (not sbx_local)
 //	GET    /carriers/{carrier}/labels/{number}    the label, text/plain
 //	GET    /carriers/{carrier}/scans.csv          every scan as CSV (sbx_local's daily file)
@@ -139,6 +142,9 @@ func NewServer(opts Options) *Server {
 //	DELETE /admin/faults[?carrier=]               clear faults
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /carriers/{carrier}/shipments", s.carrierRoute(s.book))
+	mux.HandleFunc("POST /carriers/{carrier}/shipments/{number}/void", s.carrierRoute(s.void))
+	mux.HandleFunc("POST /carriers/{carrier}/shipments/{number}/address", s.carrierRoute(s.changeAddress))
+	mux.HandleFunc("POST /carriers/{carrier}/shipments/{number}/intercept", s.carrierRoute(s.intercept))
 	mux.HandleFunc("GET /carriers/{carrier}/tracking/{number}", s.carrierRoute(s.track))
 	mux.HandleFunc("GET /carriers/{carrier}/labels/{number}", s.carrierRoute(s.label))
 	mux.HandleFunc("GET /carriers/{carrier}/scans.csv", s.carrierRoute(s.scans))
@@ -360,12 +366,17 @@ func (s *Server) label(w http.ResponseWriter, r *http.Request, carrier string) {
 	sh, ok := s.byNumber[carrier+"|"+r.PathValue("number")]
 	var from, to logistics.Address
 	var service string
+	var voided bool
 	if ok {
-		from, to, service = sh.from, sh.to, sh.service
+		from, to, service, voided = sh.from, sh.to, sh.service, sh.voided
 	}
 	s.mu.Unlock()
 	if !ok {
 		writeError(w, http.StatusNotFound, "not_found", "unknown tracking number", nil)
+		return
+	}
+	if voided {
+		writeError(w, http.StatusGone, "voided", "the label was voided", nil)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

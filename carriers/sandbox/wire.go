@@ -77,3 +77,23 @@ type faultView struct {
 	DurationS int       `json:"duration_s"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
+
+// addressRequest is the body of POST
+// /carriers/{carrier}/shipments/{number}/address.
+type addressRequest struct {
+	ShipTo logistics.Address `json:"ship_to"`
+}
+
+// operationResponse answers a void, an address change or an intercept with
+// where the parcel now stands (e.g. "voided", "returning", "in_transit")
+// and where it is going.
+type operationResponse struct {
+	Carrier        string            `json:"carrier"`
+	TrackingNumber string            `json:"tracking_number"`
+	State          string            `json:"state"`
+	ShipTo         logistics.Address `json:"ship_to"`
+}
+
+// codeUnsupported is the error code of an operation the parcel's channel
+// does not offer; every other 4xx code of those routes is a refusal.
+const codeUnsupported = "unsupported"

@@ -27,7 +27,10 @@ type Client struct {
 	http     *http.Client
 }
 
-var _ warehouses.Warehouse = (*Client)(nil)
+var (
+	_ warehouses.Warehouse = (*Client)(nil)
+	_ warehouses.Releaser  = (*Client)(nil)
+)
 
 // NewClient returns the adapter for warehouseID on the sandbox at baseURL
 // (e.g. http://127.0.0.1:8090). webhookSecret ("whsec_...") verifies its
@@ -81,19 +84,35 @@ func (c *Client) Address() logistics.Address { return c.address }
 // req.IdempotencyKey. A 4xx other than 408/429 wraps warehouses.ErrRefused;
 // any other failure may be retried.
 func (c *Client) RequestPick(ctx context.Context, req warehouses.PickRequest) error {
-	body, err := json.Marshal(req)
+	return c.post(ctx, "pick", "/warehouses/"+c.id+"/picks", req.IdempotencyKey, req)
+}
+
+// ReleasePick cancels the pick requested under req.IdempotencyKey (no
+// confirmation follows) or puts its packed stock back. It is idempotent and
+// a pick the warehouse does not know is released without error (a pick
+// requested later under the same key is never picked). A 4xx other than
+// 408/429 wraps warehouses.ErrRefused; any other failure may be retried.
+func (c *Client) ReleasePick(ctx context.Context, req warehouses.ReleaseRequest) error {
+	return c.post(ctx, "release", "/warehouses/"+c.id+"/picks/release", req.IdempotencyKey, req)
+}
+
+// post sends v as JSON and classifies the answer: 2xx is success, a 4xx
+// other than 408/429 wraps warehouses.ErrRefused, anything else is a plain
+// error the caller may retry.
+func (c *Client) post(ctx context.Context, op, path, idempotencyKey string, v any) error {
+	body, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("%s pick: encode request: %w", c.id, err)
+		return fmt.Errorf("%s %s: encode request: %w", c.id, op, err)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+"/warehouses/"+c.id+"/picks", bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+path, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("%s pick: build request: %w", c.id, err)
+		return fmt.Errorf("%s %s: build request: %w", c.id, op, err)
 	}
 	hreq.Header.Set("Content-Type", "application/json")
-	hreq.Header.Set("Idempotency-Key", req.IdempotencyKey)
+	hreq.Header.Set("Idempotency-Key", idempotencyKey)
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return fmt.Errorf("%s pick: %w", c.id, err)
+		return fmt.Errorf("%s %s: %w", c.id, op, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10)) // best effort: only used in the error message
@@ -108,7 +127,7 @@ func (c *Client) RequestPick(ctx context.Context, req warehouses.PickRequest) er
 			msg += "; " + d.Field + " " + d.Problem
 		}
 	}
-	err = fmt.Errorf("%s pick answered %d: %s", c.id, resp.StatusCode, msg)
+	err = fmt.Errorf("%s %s answered %d: %s", c.id, op, resp.StatusCode, msg)
 	if resp.StatusCode >= 400 && resp.StatusCode < 500 &&
 		resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests {
 		return fmt.Errorf("%w: %w", warehouses.ErrRefused, err)

@@ -72,12 +72,20 @@ type Server struct {
 	timers map[*pickJob]*time.Timer
 }
 
+// Pick statuses besides the confirmation types (packed, short_pick,
+// out_of_stock) a pick takes once picked.
+const (
+	pickAccepted = "accepted" // waiting for its timer
+	pickReleased = "released" // cancelled, or its packed stock put back
+)
+
 // pickJob is one accepted pick request.
 type pickJob struct {
-	ID          string    `json:"pick_id"`
-	WarehouseID string    `json:"warehouse_id"`
-	Status      string    `json:"status"`
-	AcceptedAt  time.Time `json:"accepted_at"`
+	ID          string     `json:"pick_id"`
+	WarehouseID string     `json:"warehouse_id"`
+	Status      string     `json:"status"`
+	AcceptedAt  time.Time  `json:"accepted_at"`
+	ReleasedAt  *time.Time `json:"released_at,omitempty"`
 	req         warehouses.PickRequest
 }
 
@@ -119,11 +127,13 @@ func NewServer(opts Options) *Server {
 	return s
 }
 
-// Register mounts the warehouses' route on mux:
+// Register mounts the warehouses' routes on mux:
 //
-//	POST /warehouses/{id}/picks   request a pick (202; idempotent on idempotency_key)
+//	POST /warehouses/{id}/picks           request a pick (202; idempotent on idempotency_key)
+//	POST /warehouses/{id}/picks/release   release a pick (200; idempotent, unknown picks included)
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /warehouses/{id}/picks", s.requestPick)
+	mux.HandleFunc("POST /warehouses/{id}/picks/release", s.releasePick)
 }
 
 // Close stops pending picks and cancels confirmations in flight, then waits
@@ -189,11 +199,100 @@ func (s *Server) accept(id string, req warehouses.PickRequest) (pickJob, bool) {
 	if job, ok := s.picks[key]; ok {
 		return *job, true
 	}
-	job := &pickJob{ID: "pick_" + ulid.Make().String(), WarehouseID: id, Status: "accepted", AcceptedAt: time.Now().UTC(), req: req}
+	job := &pickJob{ID: "pick_" + ulid.Make().String(), WarehouseID: id, Status: pickAccepted, AcceptedAt: time.Now().UTC(), req: req}
 	s.picks[key] = job
 	s.timers[job] = time.AfterFunc(time.Duration(float64(pickDelay)/s.speedup), func() { s.complete(job) })
 	s.log.Info("sandbox pick accepted", "warehouse_id", id, "merchant_id", req.MerchantID, "order_id", req.OrderID, "pick_id", job.ID)
 	return *job, true
+}
+
+// releasePick handles POST /warehouses/{id}/picks/release.
+func (s *Server) releasePick(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if !knownWarehouse(id) {
+		writeError(w, http.StatusNotFound, "not_found", "unknown warehouse "+id, nil)
+		return
+	}
+	var req warehouses.ReleaseRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid release request", nil)
+		return
+	}
+	var problems []logistics.FieldProblem
+	for _, f := range []struct{ name, value string }{
+		{"idempotency_key", req.IdempotencyKey}, {"merchant_id", req.MerchantID}, {"order_id", req.OrderID},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			problems = append(problems, logistics.FieldProblem{Field: f.name, Problem: "is required"})
+		}
+	}
+	if len(problems) > 0 {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_request", "the release request is invalid", problems)
+		return
+	}
+	jobs, status, msg := s.release(id, req)
+	if status != http.StatusOK {
+		code := "unavailable"
+		if status == http.StatusConflict {
+			code = "conflict"
+		}
+		writeError(w, status, code, msg, nil)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string][]pickJob{"picks": jobs})
+}
+
+// release releases the pick requested under req.IdempotencyKey or, when no
+// pick has that key, every pick of the order. A pending pick's timer is
+// stopped so no confirmation follows; a confirmed pick's stock goes back
+// on the shelf. When nothing matches, the key is recorded as released so a
+// pick requested later under it is never picked. It returns copies of the
+// released picks, or a failure status and message.
+func (s *Server) release(id string, req warehouses.ReleaseRequest) ([]pickJob, int, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, http.StatusServiceUnavailable, "sandbox shutting down"
+	}
+	now := time.Now().UTC()
+	var jobs []*pickJob
+	if job, ok := s.picks[id+"|"+req.IdempotencyKey]; ok {
+		if job.req.MerchantID != req.MerchantID || job.req.OrderID != req.OrderID {
+			return nil, http.StatusConflict, "the pick of that idempotency key belongs to another order"
+		}
+		jobs = append(jobs, job)
+	} else {
+		for _, job := range s.picks {
+			if job.WarehouseID == id && job.req.MerchantID == req.MerchantID && job.req.OrderID == req.OrderID {
+				jobs = append(jobs, job)
+			}
+		}
+	}
+	if len(jobs) == 0 {
+		job := &pickJob{ID: "pick_" + ulid.Make().String(), WarehouseID: id, Status: pickReleased, AcceptedAt: now, ReleasedAt: &now,
+			req: warehouses.PickRequest{IdempotencyKey: req.IdempotencyKey, MerchantID: req.MerchantID, OrderID: req.OrderID}}
+		s.picks[id+"|"+req.IdempotencyKey] = job
+		s.log.Info("sandbox release of unknown pick recorded", "warehouse_id", id, "merchant_id", req.MerchantID, "order_id", req.OrderID)
+		return []pickJob{*job}, http.StatusOK, ""
+	}
+	out := make([]pickJob, 0, len(jobs))
+	for _, job := range jobs {
+		if job.Status != pickReleased {
+			if t, ok := s.timers[job]; ok {
+				t.Stop()
+				delete(s.timers, job)
+			}
+			s.log.Info("sandbox pick released", "warehouse_id", id, "merchant_id", req.MerchantID, "order_id", req.OrderID,
+				"pick_id", job.ID, "was", job.Status)
+			job.Status, job.ReleasedAt = pickReleased, &now
+		}
+		out = append(out, *job)
+	}
+	return out, http.StatusOK, ""
 }
 
 func validate(req warehouses.PickRequest) []logistics.FieldProblem {
@@ -225,7 +324,8 @@ func validate(req warehouses.PickRequest) []logistics.FieldProblem {
 func (s *Server) complete(job *pickJob) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	// A release may have won the lock after this timer fired.
+	if s.closed || job.Status != pickAccepted {
 		return
 	}
 	delete(s.timers, job)

@@ -1,7 +1,8 @@
 // Package sandbox is Crossdock's emulated warehouse network and the adapters
 // that talk to it. The Server plays the sandbox warehouses over HTTP: it
 // accepts pick requests and, after an accelerated pick delay, pushes a
-// signed "packed" (or "out_of_stock", "short_pick") webhook to Crossdock.
+// signed "packed" (or "out_of_stock", "short_pick") webhook to Crossdock,
+// unless the pick is released first (an order cancelled in time).
 // The Client adapters speak to it over HTTP exactly as an adapter for a
 // real warehouse management system would.
 package sandbox
