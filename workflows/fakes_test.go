@@ -88,16 +88,46 @@ type fakeCarrier struct {
 	tracking logistics.TrackingMode
 	refuse   bool
 
+	// Answers of the compensation operations (nil: it works).
+	voidErr, interceptErr, redirectErr error
+
 	mu       sync.Mutex
 	bookings map[string]string // idempotency key -> tracking number
 	journey  []logistics.TrackingEvent
 	polls    int
+	calls    []string // void, intercept, redirect:<city>
 }
 
 var (
-	_ carriers.Carrier = (*fakeCarrier)(nil)
-	_ carriers.Tracker = (*fakeCarrier)(nil)
+	_ carriers.Carrier        = (*fakeCarrier)(nil)
+	_ carriers.Tracker        = (*fakeCarrier)(nil)
+	_ carriers.Voider         = (*fakeCarrier)(nil)
+	_ carriers.Interceptor    = (*fakeCarrier)(nil)
+	_ carriers.AddressChanger = (*fakeCarrier)(nil)
 )
+
+func (c *fakeCarrier) record(call string, err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, call)
+	return err
+}
+
+func (c *fakeCarrier) Void(context.Context, string) error { return c.record("void", c.voidErr) }
+
+func (c *fakeCarrier) Intercept(context.Context, string) error {
+	return c.record("intercept", c.interceptErr)
+}
+
+func (c *fakeCarrier) ChangeAddress(_ context.Context, _ string, to logistics.Address) error {
+	return c.record("redirect:"+to.City, c.redirectErr)
+}
+
+func (c *fakeCarrier) callLog() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.calls...)
+}
 
 func (c *fakeCarrier) Code() string { return c.code }
 
@@ -144,13 +174,24 @@ func (c *fakeCarrier) bookingCount() int {
 	return len(c.bookings)
 }
 
-// fakeWarehouse records pick requests.
+// fakeWarehouse records pick requests and releases.
 type fakeWarehouse struct {
-	mu    sync.Mutex
-	picks []string
+	mu       sync.Mutex
+	picks    []string
+	released []string
 }
 
-var _ warehouses.Warehouse = (*fakeWarehouse)(nil)
+var (
+	_ warehouses.Warehouse = (*fakeWarehouse)(nil)
+	_ warehouses.Releaser  = (*fakeWarehouse)(nil)
+)
+
+func (w *fakeWarehouse) ReleasePick(_ context.Context, req warehouses.ReleaseRequest) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.released = append(w.released, req.IdempotencyKey)
+	return nil
+}
 
 func (w *fakeWarehouse) ID() string { return "wh_szx" }
 

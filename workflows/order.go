@@ -59,11 +59,13 @@ type orderWorkflow struct {
 	order     logistics.Order
 	seen      map[string]bool
 
-	cancel    *logistics.OrderCancelled
-	addresses []logistics.AddressUpdated
-	packed    *logistics.WarehouseEvent
-	ops       []opsRequest
-	preferred string // carrier ops asked for with ops.switch_carrier
+	cancel        *logistics.OrderCancelled
+	cancelHandled bool   // the cancellation saga ran (after dispatch)
+	pickKey       string // the pick request the warehouse holds, if any
+	addresses     []logistics.AddressUpdated
+	packed        *logistics.WarehouseEvent
+	ops           []opsRequest
+	preferred     string // carrier ops asked for with ops.switch_carrier
 
 	stage          logistics.Stage
 	waitingFor     string
@@ -383,8 +385,9 @@ func (w *orderWorkflow) picking(ctx workflow.Context) error {
 			w.packed = nil
 			actx := workflow.WithActivityOptions(ctx, warehouseOptions)
 			var res activities.RequestPickResult
+			w.pickKey = fmt.Sprintf("%s/pick/%d", w.id, attempt)
 			if err := workflow.ExecuteActivity(actx, activities.NameRequestPick, activities.RequestPickInput{
-				Order: w.order, IdempotencyKey: fmt.Sprintf("%s/pick/%d", w.id, attempt)}).Get(ctx, &res); err != nil {
+				Order: w.order, IdempotencyKey: w.pickKey}).Get(ctx, &res); err != nil {
 				return err
 			}
 			w.waitFor(ctx, "the warehouse's pick confirmation (warehouse.event), for up to "+w.settings.PickTimeout.String())
@@ -524,18 +527,30 @@ func (w *orderWorkflow) startShipment(ctx workflow.Context, wfID string, sh logi
 // following mirrors the shipments' progress into the order's stage until
 // every shipment has finished.
 func (w *orderWorkflow) following(ctx workflow.Context) error {
+	// Version 1 ends an order cancelled or returned when its shipments do;
+	// runs that started before it keep the earlier rule.
+	stageOf := w.shipmentStage
+	if workflow.GetVersion(ctx, "terminal-shipment-stages", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		stageOf = w.shipmentStageV0
+	}
 	w.waitFor(ctx, fmt.Sprintf("tracking of %d shipment(s) to delivery", len(w.shipments)))
 	for {
 		if err := workflow.Await(ctx, func() bool { return w.changed || w.pendingAfterDispatch() }); err != nil {
 			return err
 		}
 		w.changed = false
-		if w.pendingAfterDispatch() {
-			if err := w.requireAction(ctx); err != nil {
+		if w.cancel != nil && !w.cancelHandled {
+			w.cancelHandled = true
+			if err := w.cancelDispatched(ctx); err != nil {
 				return err
 			}
 		}
-		stage, done := w.shipmentStage()
+		if len(w.addresses) > 0 {
+			if err := w.redirect(ctx); err != nil {
+				return err
+			}
+		}
+		stage, done := stageOf()
 		if stage != w.stage {
 			if err := w.enter(ctx, stage); err != nil {
 				return err
@@ -548,17 +563,89 @@ func (w *orderWorkflow) following(ctx workflow.Context) error {
 }
 
 // pendingAfterDispatch reports a cancel or address change that came after
-// the parcels left: the carrier must intercept, which needs ops for now.
+// the parcels left the warehouse and is not handled yet.
 func (w *orderWorkflow) pendingAfterDispatch() bool {
-	return !w.actionRequired && (w.cancel != nil || len(w.addresses) > 0)
+	return (w.cancel != nil && !w.cancelHandled) || len(w.addresses) > 0
 }
 
-func (w *orderWorkflow) requireAction(ctx workflow.Context) error {
-	reason := "address change after dispatch needs a carrier intercept"
-	if w.cancel != nil {
-		reason = "cancellation after dispatch needs a carrier intercept: " + w.cancel.Reason
+// cancelDispatched is the cancellation saga once labels exist: void each
+// unfinished shipment's label within the channel's void window, else ask the
+// carrier to intercept it (it comes back and the order ends returned), else
+// leave it to ops with the reasons.
+func (w *orderWorkflow) cancelDispatched(ctx workflow.Context) error {
+	var unresolved []string
+	for _, sh := range w.shipments {
+		if w.finished[sh.Number] {
+			continue
+		}
+		target := activities.VoidLabelInput{Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber}
+		voidErr := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, w.carrierOptions()), activities.NameVoidLabel, target).Get(ctx, nil)
+		if voidErr == nil {
+			if err := w.markShipmentCancelled(ctx, sh); err != nil {
+				return err
+			}
+			continue
+		}
+		interceptErr := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, w.carrierOptions()), activities.NameIntercept,
+			activities.InterceptInput{Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber}).Get(ctx, nil)
+		if interceptErr == nil {
+			workflow.GetLogger(ctx).Info("shipment intercepted; it returns to the shipper", "tracking_number", sh.TrackingNumber)
+			continue
+		}
+		unresolved = append(unresolved, fmt.Sprintf("%s %s: void: %s; intercept: %s", sh.Carrier, sh.TrackingNumber,
+			failureMessage(voidErr), failureMessage(interceptErr)))
 	}
+	if len(unresolved) > 0 {
+		return w.requireAction(ctx, "cancellation after dispatch needs ops ("+w.cancel.Reason+"): "+strings.Join(unresolved, "; "))
+	}
+	return nil
+}
+
+// markShipmentCancelled tells a shipment workflow its label was voided: a
+// cancelled scan in its timeline ends it.
+func (w *orderWorkflow) markShipmentCancelled(ctx workflow.Context, sh logistics.Shipment) error {
+	p := w.progress[sh.Number]
+	e := logistics.TrackingEvent{Status: logistics.StatusCancelled, Phase: p.Phase, Substatus: "cancelled.label_voided",
+		Reason: "order cancelled: " + w.cancel.Reason, ResponsibleParty: logistics.PartyShipper, OccurredAt: workflow.Now(ctx),
+		Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, RawCode: "CROSSDOCK_VOID",
+		RawDescription: "label voided by Crossdock", Source: logistics.SourceManual}
+	childID := logistics.ShipmentWorkflowID(sh.MerchantID, sh.OrderID, sh.Number)
+	return workflow.SignalExternalWorkflow(ctx, childID, "", logistics.SignalTrackingEvent,
+		logistics.TrackingUpdate{WebhookID: "void:" + sh.TrackingNumber, Events: []logistics.TrackingEvent{e}}).Get(ctx, nil)
+}
+
+// redirect is the address-change saga in transit: within the same country
+// each unfinished shipment is redirected through its carrier where the
+// channel allows; anything else is left to ops with the reasons.
+func (w *orderWorkflow) redirect(ctx workflow.Context) error {
+	u := w.addresses[len(w.addresses)-1]
 	w.addresses = nil
+	if u.ShipTo.Country != w.order.ShipTo.Country {
+		return w.requireAction(ctx, "address change to "+u.ShipTo.Country+" after dispatch: the parcel has cleared for "+
+			w.order.ShipTo.Country+"; it needs ops")
+	}
+	var unresolved []string
+	for _, sh := range w.shipments {
+		if w.finished[sh.Number] {
+			continue
+		}
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, w.carrierOptions()), activities.NameChangeAddress,
+			activities.ChangeAddressInput{Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, ShipTo: u.ShipTo}).Get(ctx, nil)
+		if err != nil {
+			unresolved = append(unresolved, sh.Carrier+" "+sh.TrackingNumber+": "+failureMessage(err))
+		}
+	}
+	if len(unresolved) > 0 {
+		return w.requireAction(ctx, "address change after dispatch needs ops: "+strings.Join(unresolved, "; "))
+	}
+	w.order.ShipTo = u.ShipTo
+	workflow.GetLogger(ctx).Info("shipment redirected", "order_id", w.order.OrderID, "city", u.ShipTo.City)
+	return w.project(ctx)
+}
+
+// requireAction records something only ops can settle, without stopping
+// the order: it keeps following its shipments.
+func (w *orderWorkflow) requireAction(ctx workflow.Context, reason string) error {
 	w.actionRequired = true
 	w.stuckReason = reason
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saActionRequired.ValueSet(true), saStuckReason.ValueSet(reason)); err != nil {
@@ -567,14 +654,50 @@ func (w *orderWorkflow) requireAction(ctx workflow.Context) error {
 	return w.project(ctx)
 }
 
-// shipmentStage is the least advanced stage across shipments, and whether
-// every shipment has finished.
+// shipmentStage is the order's stage from its shipments, and whether every
+// shipment has finished. While some travel, it is the least advanced stage
+// among them; once all have finished: returned if any came back, delivered
+// if any arrived, cancelled if every label was voided, failed otherwise.
 func (w *orderWorkflow) shipmentStage() (logistics.Stage, bool) {
-	least, done := logistics.StageDelivered, true
-	for n := 1; n <= len(w.shipments); n++ {
-		p := w.progress[w.shipments[n-1].Number]
+	least, done := logistics.Stage(""), true
+	count := map[logistics.Stage]int{}
+	for _, sh := range w.shipments {
+		p := w.progress[sh.Number]
 		s := logistics.StageFor(p.Status, p.Phase)
-		if !w.finished[w.shipments[n-1].Number] {
+		count[s]++
+		if !w.finished[sh.Number] {
+			done = false
+		}
+		if !s.Terminal() && (least == "" || stageIndex(s) < stageIndex(least)) {
+			least = s
+		}
+	}
+	if !done {
+		if least == "" {
+			least = w.stage // all at a terminal status, some still closing
+		}
+		return least, false
+	}
+	switch {
+	case count[logistics.StageReturned] > 0:
+		return logistics.StageReturned, true
+	case count[logistics.StageDelivered] > 0:
+		return logistics.StageDelivered, true
+	case count[logistics.StageCancelled] == len(w.shipments):
+		return logistics.StageCancelled, true
+	}
+	return logistics.StageFailed, true
+}
+
+// shipmentStageV0 is shipmentStage before version 1 of
+// "terminal-shipment-stages": the least advanced stage in contract order,
+// which read a voided or returned shipment as delivered.
+func (w *orderWorkflow) shipmentStageV0() (logistics.Stage, bool) {
+	least, done := logistics.StageDelivered, true
+	for _, sh := range w.shipments {
+		p := w.progress[sh.Number]
+		s := logistics.StageFor(p.Status, p.Phase)
+		if !w.finished[sh.Number] {
 			done = false
 		}
 		if stageIndex(s) < stageIndex(least) {
@@ -660,6 +783,34 @@ func (w *orderWorkflow) untilDoneOr(ctx workflow.Context, what string, settled f
 	}
 }
 
+// compensate runs an undo step of a saga; when it fails for good the order
+// is stuck for ops, who retry it (ops.retry) or settle it by hand
+// (ops.skip). A cancel does not interrupt it: it is part of one.
+func (w *orderWorkflow) compensate(ctx workflow.Context, what string, step func(workflow.Context) error) error {
+	for {
+		err := step(ctx)
+		if err == nil {
+			return nil
+		}
+		if err := w.markStuck(ctx, what+": "+failureMessage(err)); err != nil {
+			return err
+		}
+		w.waitFor(ctx, "ops: ops.retry (try the undo again) or ops.skip (settled by hand)")
+		if err := workflow.Await(ctx, func() bool { return len(w.ops) > 0 }); err != nil {
+			return err
+		}
+		op := w.ops[0]
+		w.ops = w.ops[1:]
+		if err := w.clearStuck(ctx); err != nil {
+			return err
+		}
+		if op.name == logistics.SignalOpsSkip {
+			workflow.GetLogger(ctx).Info("compensation settled by ops", "what", what, "actor", op.action.Actor)
+			return nil
+		}
+	}
+}
+
 func failureMessage(err error) string {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
@@ -690,6 +841,17 @@ func (w *orderWorkflow) clearStuck(ctx workflow.Context) error {
 }
 
 func (w *orderWorkflow) finishCancelled(ctx workflow.Context) error {
+	if w.pickKey != "" && len(w.shipments) == 0 {
+		// Picked or being picked: the warehouse puts the stock back.
+		err := w.compensate(ctx, "cancel: release the pick at "+w.order.WarehouseID, func(ctx workflow.Context) error {
+			actx := workflow.WithActivityOptions(ctx, warehouseOptions)
+			return workflow.ExecuteActivity(actx, activities.NameReleasePick, activities.ReleasePickInput{
+				Order: w.order, IdempotencyKey: w.pickKey}).Get(ctx, nil)
+		})
+		if err != nil {
+			return err
+		}
+	}
 	w.stuck, w.actionRequired = false, false
 	w.stuckReason = "cancelled: " + w.cancel.Reason
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(false), saActionRequired.ValueSet(false)); err != nil {
