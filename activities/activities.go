@@ -62,6 +62,43 @@ type Settings struct {
 	CarrierAttempts int32 `json:"carrier_attempts"`
 	// CarrierMaxInterval caps the back-off between those tries.
 	CarrierMaxInterval time.Duration `json:"carrier_max_interval"`
+	// SLA are the alert thresholds while shipments travel; SLALanes
+	// overrides them per lane ("CN-GB"), field by field.
+	SLA      SLA            `json:"sla"`
+	SLALanes map[string]SLA `json:"sla_lanes,omitempty"`
+}
+
+// ForLane is the SLA of a lane: the lane's non-zero values over the defaults.
+func (s Settings) ForLane(lane string) SLA {
+	sla := s.SLA
+	o, ok := s.SLALanes[lane]
+	if !ok {
+		return sla
+	}
+	for _, f := range []struct{ dst, src *time.Duration }{
+		{&sla.NoMovement, &o.NoMovement}, {&sla.ImportCustoms, &o.ImportCustoms}, {&sla.PickupWait, &o.PickupWait},
+		{&sla.HoldReminder, &o.HoldReminder}, {&sla.HoldEscalation, &o.HoldEscalation},
+	} {
+		if *f.src > 0 {
+			*f.dst = *f.src
+		}
+	}
+	return sla
+}
+
+// SLA are the durations after which a travelling shipment needs attention
+// (action_required with the reason); zero turns a check off.
+type SLA struct {
+	// NoMovement: picked up or in transit with no status or phase change.
+	NoMovement time.Duration `json:"no_movement"`
+	// ImportCustoms: in import customs.
+	ImportCustoms time.Duration `json:"import_customs"`
+	// PickupWait: available for pickup and not collected.
+	PickupWait time.Duration `json:"pickup_wait"`
+	// HoldReminder: how often a customs hold without documents is raised again.
+	HoldReminder time.Duration `json:"hold_reminder"`
+	// HoldEscalation: a customs hold without documents this long makes the order stuck.
+	HoldEscalation time.Duration `json:"hold_escalation"`
 }
 
 // Activities holds the dependencies of every activity. Workflows reference

@@ -240,3 +240,10 @@ func TestBookShipmentAttachesOnlyTheTaxIDsTheDestinationNeeds(t *testing.T) {
 	assert.Equal(t, logistics.TaxIDs{UKVAT: "GB123456789"}, c.last.TaxIDs)
 	assert.Equal(t, "uk_low_value", c.last.Customs.Regime, "the decision goes to the carrier's customs path")
 }
+
+func TestSLAForLaneOverridesFieldByField(t *testing.T) {
+	s := activities.Settings{SLA: activities.SLA{NoMovement: 72 * time.Hour, ImportCustoms: 96 * time.Hour},
+		SLALanes: map[string]activities.SLA{"CN-GB": {NoMovement: 48 * time.Hour}}}
+	assert.Equal(t, activities.SLA{NoMovement: 48 * time.Hour, ImportCustoms: 96 * time.Hour}, s.ForLane("CN-GB"))
+	assert.Equal(t, s.SLA, s.ForLane("CN-US"))
+}

@@ -29,6 +29,9 @@ type ShipmentProgress struct {
 	TrackingNumber string           `json:"tracking_number"`
 	Status         logistics.Status `json:"status"`
 	Phase          logistics.Phase  `json:"phase"`
+	// Substatus and Reason are those of the event that made the change.
+	Substatus string `json:"substatus,omitempty"`
+	Reason    string `json:"reason,omitempty"`
 }
 
 // OrderStatus answers the "status" query: live detail for ops and the API.
@@ -84,6 +87,7 @@ type orderWorkflow struct {
 	customs   logistics.CustomsDecision
 	shipments []logistics.Shipment
 	progress  map[int]ShipmentProgress
+	watch     *watch
 	finished  map[int]bool
 	changed   bool
 }
@@ -94,7 +98,8 @@ type orderWorkflow struct {
 // those are held until the create arrives.
 func OrderWorkflow(ctx workflow.Context, in logistics.OrderWorkflowInput) error {
 	w := &orderWorkflow{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
-		seen: map[string]bool{}, progress: map[int]ShipmentProgress{}, finished: map[int]bool{}, cleared: map[string]bool{}}
+		seen: map[string]bool{}, progress: map[int]ShipmentProgress{}, finished: map[int]bool{}, cleared: map[string]bool{},
+		watch: newWatch()}
 	if err := w.setup(ctx); err != nil {
 		return err
 	}
@@ -131,6 +136,14 @@ func (w *orderWorkflow) setup(ctx workflow.Context) error {
 	})
 	receive(ctx, signalShipmentProgress, func(p ShipmentProgress) {
 		w.progress[p.Number] = p
+		w.watch.observe(p, workflow.Now(ctx))
+		w.changed = true
+	})
+	receive(ctx, logistics.SignalCustomsDocuments, func(act logistics.OpsAction) {
+		if len(w.watch.holdSince) == 0 {
+			log.Info("customs documents noted: no shipment is on a customs hold", "actor", act.Actor)
+		}
+		w.watch.documents = &act
 		w.changed = true
 	})
 	for _, name := range []string{logistics.SignalOpsRetry, logistics.SignalOpsSkip, logistics.SignalOpsSwitchCarrier} {
@@ -177,6 +190,7 @@ var signalDescriptions = map[string]string{
 	logistics.SignalOpsSkip:           `Ops: skip the stuck step (only where that is safe). Input: {"actor": "you@example.com", "note": "why"}`,
 	logistics.SignalOpsCancel:         `Ops: cancel the order. Input: {"actor": "you@example.com", "note": "why"}`,
 	logistics.SignalOpsSwitchCarrier:  `Ops: book with another carrier first, then retry. Input: {"actor": "you@example.com", "carrier": "sbx_post"}`,
+	logistics.SignalCustomsDocuments:  `Ops or the merchant: the documents customs asked for are with the carrier. Input: {"actor": "you@example.com", "note": "invoice and licence sent"}`,
 	logistics.SignalComplianceClear:   `Ops: the denied-party match is a false positive; ship. Input: {"actor": "you@example.com", "note": "why"}`,
 	logistics.SignalComplianceConfirm: `Ops: the denied-party match is real; cancel. Input: {"actor": "you@example.com", "note": "why"}`,
 }
@@ -533,12 +547,33 @@ func (w *orderWorkflow) following(ctx workflow.Context) error {
 	if workflow.GetVersion(ctx, "terminal-shipment-stages", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		stageOf = w.shipmentStageV0
 	}
+	// Version 1 of "shipment-watch" raises SLA and customs-hold alerts.
+	watching := workflow.GetVersion(ctx, "shipment-watch", workflow.DefaultVersion, 1) == 1
 	w.waitFor(ctx, fmt.Sprintf("tracking of %d shipment(s) to delivery", len(w.shipments)))
+	var next time.Time
 	for {
-		if err := workflow.Await(ctx, func() bool { return w.changed || w.pendingAfterDispatch() }); err != nil {
+		wake := func() bool { return w.changed || w.pendingAfterDispatch() || (watching && len(w.ops) > 0) }
+		if !watching || next.IsZero() {
+			if err := workflow.Await(ctx, wake); err != nil {
+				return err
+			}
+		} else if _, err := workflow.AwaitWithTimeout(ctx, next.Sub(workflow.Now(ctx)), wake); err != nil {
 			return err
 		}
 		w.changed = false
+		if watching && len(w.ops) > 0 {
+			// While shipments travel, ops acknowledge an escalated alert.
+			w.ops = nil
+			if err := w.clearStuck(ctx); err != nil {
+				return err
+			}
+		}
+		if watching {
+			var err error
+			if next, err = w.watchShipments(ctx); err != nil {
+				return err
+			}
+		}
 		if w.cancel != nil && !w.cancelHandled {
 			w.cancelHandled = true
 			if err := w.cancelDispatched(ctx); err != nil {

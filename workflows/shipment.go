@@ -179,10 +179,12 @@ func (w *shipmentWorkflow) apply(ctx workflow.Context, events []logistics.Tracki
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].OccurredAt.Before(sorted[j].OccurredAt) })
 	sh := &w.in.Shipment
 	before := *sh
+	var cause logistics.TrackingEvent // the event behind the latest change
 	for _, e := range sorted {
 		status, changed := logistics.Advance(sh.Status, e.Status)
 		if changed {
 			sh.Status = status
+			cause = e
 		}
 		// The phase follows the newest event that did not move backwards.
 		if e.Phase.Valid() && (changed || e.Status == sh.Status) && !e.OccurredAt.Before(w.in.LastEventAt) &&
@@ -212,6 +214,7 @@ func (w *shipmentWorkflow) apply(ctx workflow.Context, events []logistics.Tracki
 	}
 	return workflow.SignalExternalWorkflow(ctx, w.in.ParentWorkflowID, "", signalShipmentProgress, ShipmentProgress{
 		Number: sh.Number, Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Status: sh.Status, Phase: sh.Phase,
+		Substatus: cause.Substatus, Reason: cause.Reason,
 	}).Get(ctx, nil)
 }
 

@@ -156,10 +156,17 @@ func newActivities(cfg Config, st *store.Store, cr *carriers.Registry, wr *wareh
 	if err != nil {
 		return nil, err
 	}
+	lanes, err := parseSLALanes(cfg.SLALanes)
+	if err != nil {
+		return nil, fmt.Errorf("CROSSDOCK_SLA_LANES: %w", err)
+	}
 	return &activities.Activities{
 		Store: st, Carriers: cr, Warehouses: wr, Customs: engine,
 		Settings: activities.Settings{PickTimeout: cfg.PickTimeout, PollInterval: cfg.PollInterval,
-			CarrierAttempts: cfg.CarrierAttempts, CarrierMaxInterval: cfg.CarrierMaxInterval},
+			CarrierAttempts: cfg.CarrierAttempts, CarrierMaxInterval: cfg.CarrierMaxInterval,
+			SLA: activities.SLA{NoMovement: cfg.SLANoMovement, ImportCustoms: cfg.SLAImportCustoms,
+				PickupWait: cfg.SLAPickupWait, HoldReminder: cfg.HoldReminder, HoldEscalation: cfg.HoldEscalation},
+			SLALanes: lanes},
 	}, nil
 }
 

@@ -37,6 +37,12 @@ type Config struct {
 	PollInterval       time.Duration `env:"CROSSDOCK_POLL_INTERVAL" envDefault:"15m"`
 	CarrierAttempts    int32         `env:"CROSSDOCK_CARRIER_MAX_ATTEMPTS" envDefault:"8"`
 	CarrierMaxInterval time.Duration `env:"CROSSDOCK_CARRIER_RETRY_MAX_INTERVAL" envDefault:"2m"`
+	SLANoMovement      time.Duration `env:"CROSSDOCK_SLA_NO_MOVEMENT" envDefault:"72h"`
+	SLAImportCustoms   time.Duration `env:"CROSSDOCK_SLA_IMPORT_CUSTOMS" envDefault:"96h"`
+	SLAPickupWait      time.Duration `env:"CROSSDOCK_SLA_PICKUP_WAIT" envDefault:"120h"`
+	HoldReminder       time.Duration `env:"CROSSDOCK_CUSTOMS_HOLD_REMINDER" envDefault:"24h"`
+	HoldEscalation     time.Duration `env:"CROSSDOCK_CUSTOMS_HOLD_ESCALATION" envDefault:"72h"`
+	SLALanes           string        `env:"CROSSDOCK_SLA_LANES"`
 	TemporalCLI        string        `env:"CROSSDOCK_TEMPORAL_CLI"`
 	DeniedPartiesFile  string        `env:"CROSSDOCK_DENIED_PARTIES_FILE"`
 	DutyRatesFile      string        `env:"CROSSDOCK_DUTY_RATES_FILE"`
@@ -149,6 +155,19 @@ func (c Config) validate() error {
 	}
 	if c.CarrierMaxInterval < 10*time.Millisecond {
 		bad("CROSSDOCK_CARRIER_RETRY_MAX_INTERVAL", "must be a duration of at least 10ms such as 2m")
+	}
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{{"CROSSDOCK_SLA_NO_MOVEMENT", c.SLANoMovement}, {"CROSSDOCK_SLA_IMPORT_CUSTOMS", c.SLAImportCustoms},
+		{"CROSSDOCK_SLA_PICKUP_WAIT", c.SLAPickupWait}, {"CROSSDOCK_CUSTOMS_HOLD_REMINDER", c.HoldReminder},
+		{"CROSSDOCK_CUSTOMS_HOLD_ESCALATION", c.HoldEscalation}} {
+		if d.value < 0 {
+			bad(d.name, "must not be negative (0 turns the check off)")
+		}
+	}
+	if _, err := parseSLALanes(c.SLALanes); err != nil {
+		bad("CROSSDOCK_SLA_LANES", "%v", err)
 	}
 	if c.TemporalNamespace == "" {
 		bad("TEMPORAL_NAMESPACE", "must not be empty")

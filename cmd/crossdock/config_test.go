@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,6 +56,9 @@ func TestConfigErrorsNameTheBadVariable(t *testing.T) {
 		{"CROSSDOCK_POLL_INTERVAL", "1ms"},
 		{"CROSSDOCK_SHUTDOWN_TIMEOUT", "soon"},
 		{"CROSSDOCK_EU_FEE_SCOPE", "everything"},
+		{"CROSSDOCK_SLA_NO_MOVEMENT", "-1h"},
+		{"CROSSDOCK_SLA_LANES", "CN-GB=no_movement:soon"},
+		{"CROSSDOCK_SLA_LANES", "china=no_movement:1h"},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			clearConfigEnv(t)
@@ -117,4 +121,14 @@ func TestCustomsFilesAreNamedWhenTheyFail(t *testing.T) {
 	require.NoError(t, os.WriteFile(good, []byte("zone,hs_prefix,origin,rate,effective_from,effective_to,source\nGB,6109,,0.12,2021-01-01,,UK Global Tariff\n"), 0o644))
 	_, err := newCustomsEngine(Config{EUFeeScope: "ioss_only", DutyRatesFile: good}, logger)
 	require.NoError(t, err)
+}
+
+func TestSLALanes(t *testing.T) {
+	lanes, err := parseSLALanes("CN-GB=no_movement:48h,import_customs:72h; CN-US=pickup_wait:3h")
+	require.NoError(t, err)
+	assert.Equal(t, 48*time.Hour, lanes["CN-GB"].NoMovement)
+	assert.Equal(t, 72*time.Hour, lanes["CN-GB"].ImportCustoms)
+	assert.Equal(t, 3*time.Hour, lanes["CN-US"].PickupWait)
+	_, err = parseSLALanes("CN-GB=speed:1h")
+	assert.ErrorContains(t, err, "unknown check")
 }

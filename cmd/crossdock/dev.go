@@ -73,6 +73,20 @@ func applyDevDefaults(cfg *Config) {
 	if _, ok := os.LookupEnv("CROSSDOCK_CARRIER_RETRY_MAX_INTERVAL"); !ok {
 		cfg.CarrierMaxInterval = 10 * time.Second
 	}
+	// The sandbox moves an hour a second: alerts on the same scale.
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+		dev  time.Duration
+	}{{"CROSSDOCK_SLA_NO_MOVEMENT", &cfg.SLANoMovement, time.Minute},
+		{"CROSSDOCK_SLA_IMPORT_CUSTOMS", &cfg.SLAImportCustoms, 2 * time.Minute},
+		{"CROSSDOCK_SLA_PICKUP_WAIT", &cfg.SLAPickupWait, 2 * time.Minute},
+		{"CROSSDOCK_CUSTOMS_HOLD_REMINDER", &cfg.HoldReminder, 30 * time.Second},
+		{"CROSSDOCK_CUSTOMS_HOLD_ESCALATION", &cfg.HoldEscalation, 2 * time.Minute}} {
+		if _, ok := os.LookupEnv(d.name); !ok {
+			*d.dst = d.dev
+		}
+	}
 }
 
 // stackOptions adjusts runStack for `dev` and for the end-to-end test.

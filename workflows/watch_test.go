@@ -1,0 +1,102 @@
+package workflows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/crossdock/crossdock/activities"
+	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+	"github.com/crossdock/crossdock/warehouses"
+	"github.com/crossdock/crossdock/workflows"
+)
+
+func newWatchedHarness(t *testing.T, sla activities.SLA) *harness {
+	t.Helper()
+	env := newEnv()
+	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
+	workflows.Register(env, &activities.Activities{Store: h.store,
+		Carriers:   carriers.NewRegistry(&fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}),
+		Warehouses: warehouses.NewRegistry(h.warehouse), Customs: fakeCustoms{},
+		Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: time.Hour, SLA: sla}})
+	return h
+}
+
+func hold(hours int) logistics.TrackingEvent {
+	e := ev(logistics.StatusException, logistics.PhaseImportCustoms, hours, "express-1")
+	e.Substatus, e.Reason, e.RawCode = "exception.customs_hold", "commercial invoice missing", "HOLD"
+	return e
+}
+
+// snapshot samples the order projection at a workflow time.
+func (h *harness) snapshot(d time.Duration) *store.OrderRecord {
+	var rec store.OrderRecord
+	h.at(d, func() { rec = h.store.lastOrder() })
+	return &rec
+}
+
+func TestCustomsHoldWaitsForDocumentsWithRemindersAndEscalation(t *testing.T) {
+	t.Run("documents provided: the hold clears and the parcel is delivered", func(t *testing.T) {
+		h := newWatchedHarness(t, activities.SLA{HoldReminder: 24 * time.Hour, HoldEscalation: 72 * time.Hour})
+		h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+		h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+		h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
+		h.signalShipment(2*time.Hour, hold(2))
+		onHold := h.snapshot(3 * time.Hour)
+		reminded := h.snapshot(2*time.Hour + 25*time.Hour)
+		h.signal(30*time.Hour, logistics.SignalCustomsDocuments, logistics.OpsAction{Actor: "merchant@example.com"})
+		withDocs := h.snapshot(31 * time.Hour)
+		// Days later customs releases it: time skipping, nothing escalates.
+		h.signalShipment(100*time.Hour, ev(logistics.StatusInTransit, logistics.PhaseImportCustoms, 100, "express-1"))
+		cleared := h.snapshot(101 * time.Hour)
+		h.signalShipment(102*time.Hour, ev(logistics.StatusOutForDelivery, logistics.PhaseLastMile, 102, "express-1"))
+		h.signalShipment(103*time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 103, "express-1"))
+		h.run()
+
+		assert.True(t, onHold.ActionRequired)
+		assert.False(t, onHold.Stuck)
+		assert.Contains(t, onHold.StuckReason, "customs hold on express express-1")
+		assert.Contains(t, onHold.StuckReason, "send customs.documents_provided")
+		assert.Contains(t, reminded.StuckReason, "(reminder 1)")
+		assert.Contains(t, withDocs.StuckReason, "documents provided by merchant@example.com")
+		assert.False(t, withDocs.Stuck, "documents stop the escalation")
+		assert.False(t, cleared.ActionRequired, "the alert clears with the hold")
+		assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+	})
+	t.Run("no documents: escalates to stuck", func(t *testing.T) {
+		h := newWatchedHarness(t, activities.SLA{HoldReminder: 24 * time.Hour, HoldEscalation: 72 * time.Hour})
+		h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+		h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+		h.signalShipment(2*time.Hour, hold(2))
+		escalated := h.snapshot(76 * time.Hour)
+		h.signalShipment(80*time.Hour, ev(logistics.StatusInTransit, logistics.PhaseImportCustoms, 80, "express-1"))
+		h.signalShipment(81*time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 81, "express-1"))
+		h.run()
+		assert.True(t, escalated.Stuck)
+		assert.Contains(t, escalated.StuckReason, "unresolved for 72h0m0s")
+		last := h.store.lastOrder()
+		assert.Equal(t, logistics.StageDelivered, last.Stage)
+		assert.False(t, last.Stuck, "released by customs: no longer stuck")
+	})
+}
+
+func TestSLANoMovementRaisesActionRequired(t *testing.T) {
+	h := newWatchedHarness(t, activities.SLA{NoMovement: 48 * time.Hour})
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
+	quiet := h.snapshot(40 * time.Hour)
+	late := h.snapshot(50 * time.Hour)
+	h.signalShipment(60*time.Hour, ev(logistics.StatusInTransit, logistics.PhaseLineHaul, 60, "express-1"))
+	moving := h.snapshot(61 * time.Hour)
+	h.signalShipment(70*time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 70, "express-1"))
+	h.run()
+	assert.False(t, quiet.ActionRequired)
+	assert.True(t, late.ActionRequired)
+	assert.Contains(t, late.StuckReason, "without tracking progress for over 48h0m0s")
+	assert.False(t, moving.ActionRequired)
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+}
