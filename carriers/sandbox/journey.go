@@ -134,6 +134,23 @@ func (s *Server) schedule(sh *shipment) {
 	s.timers[sh] = time.AfterFunc(time.Until(sh.due), func() { s.fire(sh, gen) })
 }
 
+// resumeHeld moves parcels held by a customs_hold fault on with their
+// journey now that the fault is cleared (carrier "" means every carrier),
+// instead of at the end the fault was set for.
+func (s *Server) resumeHeld(carrier string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for sh, t := range s.timers {
+		if !sh.onHold || (carrier != "" && sh.carrier != carrier) || !sh.due.After(now) {
+			continue
+		}
+		t.Stop()
+		sh.due = now
+		s.schedule(sh)
+	}
+}
+
 // fire plays sh's next step, bending the script where a fault says so:
 // stall postpones it, customs_hold holds the parcel at import customs until
 // the fault ends, failed_attempt fails delivery (three times sends it back).

@@ -450,6 +450,7 @@ func (s *Server) listFaults(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) clearFaults(w http.ResponseWriter, r *http.Request) {
 	carrier := r.URL.Query().Get("carrier")
 	s.faults.clear(carrier)
+	s.resumeHeld(carrier)
 	s.log.Info("sandbox faults cleared", "carrier", carrier)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -212,6 +212,32 @@ func TestEndToEnd(t *testing.T) {
 		assert.Equal(t, "sbx_express", order.Shipments[0].Carrier)
 	})
 
+	t.Run("a customs hold waits for documents, then the parcel is delivered", func(t *testing.T) {
+		setFault(t, info, `{"carrier": "sbx_express", "kind": "customs_hold", "duration_s": 600}`)
+		body, _ := json.Marshal(demoOrder(demoMerchantID, "E2E-HOLD", "wh_szx", "GB"))
+		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, status, answer)
+		var order struct {
+			deliveredOrder
+			ActionRequired bool `json:"action_required"`
+		}
+		require.Eventually(t, func() bool {
+			status, body := merchantGet(t, info, "/v1/orders/E2E-HOLD")
+			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && order.ActionRequired
+		}, time.Minute, 250*time.Millisecond, "the hold asks for documents")
+		assert.Contains(t, order.Reason, "customs hold on sbx_express")
+		wfID := logistics.OrderWorkflowID(demoMerchantID, "E2E-HOLD")
+		if dir := os.Getenv("CROSSDOCK_RECORD_HISTORY"); dir != "" {
+			recordHistory(t, tc, wfID, filepath.Join(dir, "order_mid_flight_customs_hold.json"))
+		}
+		require.NoError(t, tc.SignalWorkflow(ctx, wfID, "", logistics.SignalCustomsDocuments,
+			logistics.OpsAction{Actor: "merchant@example.com", Note: "invoice sent"}))
+		clearFaults(t, info)
+		order.deliveredOrder = waitDelivered(t, info, "E2E-HOLD", time.Now().Add(2*time.Minute))
+		require.Len(t, order.Shipments, 1)
+	})
+
 	t.Run("a denied party waits for compliance review, then ships when ops clear it", func(t *testing.T) {
 		o := demoOrder(demoMerchantID, "E2E-DENIED", "wh_szx", "GB")
 		o["data"].(map[string]any)["ship_to"].(map[string]any)["name"] = "acme proliferation TRADING co."
