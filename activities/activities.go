@@ -42,6 +42,7 @@ type Store interface {
 	SaveShipment(ctx context.Context, rec store.ShipmentRecord) (bool, error)
 	SaveCustomsDecision(ctx context.Context, merchantID, orderID string, d logistics.CustomsDecision, at time.Time) error
 	AddTrackingEvents(ctx context.Context, merchantID, orderID string, shipmentNumber int, events []logistics.TrackingEvent) (int, error)
+	AppendEvent(ctx context.Context, e store.OutboundEvent) (bool, error)
 }
 
 // CustomsEngine decides the customs regime and landed cost of an order.
@@ -115,6 +116,7 @@ type Activities struct {
 // identifiers so a rename never breaks running histories.
 const (
 	NameSettings        = "crossdock.Settings"
+	NameEmitEvent       = "crossdock.EmitEvent"
 	NameProjectOrder    = "crossdock.ProjectOrder"
 	NameDecideCustoms   = "crossdock.DecideCustoms"
 	NameSaveCustoms     = "crossdock.SaveCustoms"
@@ -134,6 +136,7 @@ const (
 func (a *Activities) Register(r worker.ActivityRegistry) {
 	for name, fn := range map[string]any{
 		NameSettings:        a.GetSettings,
+		NameEmitEvent:       a.EmitEvent,
 		NameProjectOrder:    a.ProjectOrder,
 		NameDecideCustoms:   a.DecideCustoms,
 		NameSaveCustoms:     a.SaveCustoms,

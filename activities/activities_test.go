@@ -29,6 +29,9 @@ type memStore struct {
 var _ activities.Store = (*memStore)(nil)
 
 func (m *memStore) SaveOrder(context.Context, store.OrderRecord) (bool, error) { return true, nil }
+func (m *memStore) AppendEvent(context.Context, store.OutboundEvent) (bool, error) {
+	return true, nil
+}
 func (m *memStore) SaveShipment(_ context.Context, r store.ShipmentRecord) (bool, error) {
 	m.shipments = append(m.shipments, r)
 	return true, nil

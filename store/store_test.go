@@ -193,14 +193,17 @@ func TestMigrations(t *testing.T) {
 		var status bytes.Buffer
 		require.NoError(t, s.MigrationStatus(t.Context(), &status))
 		lines := strings.Split(strings.TrimSpace(status.String()), "\n")
-		require.Len(t, lines, 1, status.String())
-		fields := strings.Fields(lines[0])
-		require.Len(t, fields, 3, lines[0])
-		assert.Equal(t, "00001", fields[0])
-		assert.Equal(t, "00001_init.sql", fields[1])
-		applied, err := time.Parse(time.RFC3339, fields[2])
-		require.NoError(t, err, "applied at should be a time, got %q", fields[2])
-		assert.WithinDuration(t, time.Now(), applied, time.Hour)
+		want := []string{"00001_init.sql", "00002_outbound_events.sql"}
+		require.Len(t, lines, len(want), status.String())
+		for i, line := range lines {
+			fields := strings.Fields(line)
+			require.Len(t, fields, 3, line)
+			assert.Equal(t, want[i][:5], fields[0])
+			assert.Equal(t, want[i], fields[1])
+			applied, err := time.Parse(time.RFC3339, fields[2])
+			require.NoError(t, err, "applied at should be a time, got %q", fields[2])
+			assert.WithinDuration(t, time.Now(), applied, time.Hour)
+		}
 	})
 }
 

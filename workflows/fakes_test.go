@@ -22,6 +22,29 @@ type fakeStore struct {
 	shipments []store.ShipmentRecord
 	customs   []logistics.CustomsDecision
 	events    map[string]bool
+	outbox    []store.OutboundEvent
+}
+
+func (s *fakeStore) AppendEvent(_ context.Context, e store.OutboundEvent) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.outbox {
+		if x.ID == e.ID {
+			return false, nil
+		}
+	}
+	s.outbox = append(s.outbox, e)
+	return true, nil
+}
+
+func (s *fakeStore) eventTypes() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, e := range s.outbox {
+		out = append(out, e.Type)
+	}
+	return out
 }
 
 var _ activities.Store = (*fakeStore)(nil)

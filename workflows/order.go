@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -71,6 +72,7 @@ type orderWorkflow struct {
 	preferred     string // carrier ops asked for with ops.switch_carrier
 
 	stage          logistics.Stage
+	emits          bool // outbound events are emitted (workflow version)
 	waitingFor     string
 	stuck          bool
 	stuckReason    string
@@ -234,6 +236,9 @@ func (w *orderWorkflow) run(ctx workflow.Context) error {
 	if err := workflow.ExecuteLocalActivity(lctx, activities.NameSettings).Get(ctx, &w.settings); err != nil {
 		return fmt.Errorf("read settings: %w", err)
 	}
+	// Version 1 of "outbound-events" tells the merchant: stage changes and
+	// what needs their action go to the outbox.
+	w.emits = workflow.GetVersion(ctx, "outbound-events", workflow.DefaultVersion, 1) == 1
 	// Explicit false values let ops filter on CrossdockStuck = false too.
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(false), saActionRequired.ValueSet(false)); err != nil {
 		return err
@@ -686,7 +691,10 @@ func (w *orderWorkflow) requireAction(ctx workflow.Context, reason string) error
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saActionRequired.ValueSet(true), saStuckReason.ValueSet(reason)); err != nil {
 		return err
 	}
-	return w.project(ctx)
+	if err := w.project(ctx); err != nil {
+		return err
+	}
+	return w.emitActionRequired(ctx, reason)
 }
 
 // shipmentStage is the order's stage from its shipments, and whether every
@@ -862,7 +870,10 @@ func (w *orderWorkflow) markStuck(ctx workflow.Context, reason string) error {
 		return err
 	}
 	w.details(ctx)
-	return w.project(ctx)
+	if err := w.project(ctx); err != nil {
+		return err
+	}
+	return w.emitActionRequired(ctx, reason)
 }
 
 func (w *orderWorkflow) clearStuck(ctx workflow.Context) error {
@@ -906,7 +917,31 @@ func (w *orderWorkflow) enter(ctx workflow.Context, stage logistics.Stage) error
 		return err
 	}
 	w.details(ctx)
-	return w.project(ctx)
+	if err := w.project(ctx); err != nil {
+		return err
+	}
+	return w.emit(ctx, activities.EventStageChanged, map[string]any{"stage": stage, "workflow_id": w.id})
+}
+
+// emit appends an event for the merchant to the outbox; its id names the
+// projection version it goes with, so a retried emit appends once.
+func (w *orderWorkflow) emit(ctx workflow.Context, eventType string, data map[string]any) error {
+	if !w.emits {
+		return nil
+	}
+	body, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", eventType, err)
+	}
+	actx := workflow.WithActivityOptions(ctx, storeOptions)
+	return workflow.ExecuteActivity(actx, activities.NameEmitEvent, activities.EmitEventInput{
+		ID: fmt.Sprintf("%s/v%d/%s", w.id, w.version, eventType), MerchantID: w.order.MerchantID, OrderID: w.order.OrderID,
+		Type: eventType, Data: body, OccurredAt: workflow.Now(ctx)}).Get(ctx, nil)
+}
+
+// emitActionRequired tells the merchant the order needs someone, and why.
+func (w *orderWorkflow) emitActionRequired(ctx workflow.Context, reason string) error {
+	return w.emit(ctx, activities.EventActionRequired, map[string]any{"stage": w.stage, "reason": reason, "stuck": w.stuck})
 }
 
 // waitFor records what the order waits for, for the status query and the

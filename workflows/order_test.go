@@ -130,6 +130,14 @@ func TestOrderTravelsEveryStageByPush(t *testing.T) {
 	sh := h.store.shipments[len(h.store.shipments)-1]
 	assert.Equal(t, logistics.StatusDelivered, sh.Shipment.Status)
 	assert.Equal(t, "shipment/m_demo/TT-1/1", sh.WorkflowID)
+
+	counts := map[string]int{}
+	for _, typ := range h.store.eventTypes() {
+		counts[typ]++
+	}
+	assert.Equal(t, 9, counts["order.stage_changed"], "one event per stage")
+	assert.Equal(t, 4, counts["shipment.status_changed"], "picked_up, in_transit, out_for_delivery, delivered")
+	assert.Zero(t, counts["order.action_required"])
 }
 
 func TestCancelBeforeCreateIsHeldAndApplied(t *testing.T) {
@@ -184,6 +192,7 @@ func TestPickTimeoutMakesOrderStuckUntilOpsRetry(t *testing.T) {
 	assert.True(t, status.Stuck)
 	assert.Contains(t, status.StuckReason, "did not confirm the pick")
 	assert.Contains(t, status.WaitingFor, "ops.retry")
+	assert.Contains(t, h.store.eventTypes(), "order.action_required", "the merchant hears the order needs someone")
 	assert.Equal(t, []string{"order/m_demo/TT-1/pick/1", "order/m_demo/TT-1/pick/2"}, h.warehouse.pickKeys())
 	last := h.store.lastOrder()
 	assert.Equal(t, logistics.StageDelivered, last.Stage)

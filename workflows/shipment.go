@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
@@ -40,7 +42,8 @@ type shipmentWorkflow struct {
 	in       ShipmentInput
 	id       string
 	pending  []logistics.TrackingUpdate
-	failures int // consecutive failed polls, for back-off
+	failures int  // consecutive failed polls, for back-off
+	emits    bool // status changes go to the outbox (workflow version)
 }
 
 // ShipmentWorkflow follows one parcel's tracking until it ends: by push
@@ -54,6 +57,7 @@ func ShipmentWorkflow(ctx workflow.Context, in ShipmentInput) (ShipmentResult, e
 }
 
 func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
+	w.emits = workflow.GetVersion(ctx, "outbound-events", workflow.DefaultVersion, 1) == 1
 	ch := workflow.GetSignalChannelWithOptions(ctx, logistics.SignalTrackingEvent, workflow.SignalChannelOptions{
 		Description: `Tracking events for this shipment (the API sends carrier pushes here; ops may send manual scans). ` +
 			`Input: {"events": [{"status": "in_transit", "phase": "line_haul", "occurred_at": "2026-11-25T06:00:00Z", ` +
@@ -211,6 +215,19 @@ func (w *shipmentWorkflow) apply(ctx workflow.Context, events []logistics.Tracki
 	if err := workflow.ExecuteActivity(actx, activities.NameProjectShipment, activities.ProjectShipmentInput{
 		WorkflowID: w.id, Shipment: *sh, Version: w.in.Version}).Get(ctx, nil); err != nil {
 		return err
+	}
+	if w.emits && sh.Status != before.Status {
+		body, err := json.Marshal(map[string]any{"shipment_number": sh.Number, "carrier": sh.Carrier,
+			"tracking_number": sh.TrackingNumber, "status": sh.Status, "previous_status": before.Status,
+			"phase": sh.Phase, "substatus": cause.Substatus, "reason": cause.Reason})
+		if err != nil {
+			return fmt.Errorf("encode shipment.status_changed: %w", err)
+		}
+		if err := workflow.ExecuteActivity(actx, activities.NameEmitEvent, activities.EmitEventInput{
+			ID: fmt.Sprintf("%s/v%d/%s", w.id, w.in.Version, activities.EventStatusChanged), MerchantID: sh.MerchantID,
+			OrderID: sh.OrderID, Type: activities.EventStatusChanged, Data: body, OccurredAt: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
+			return err
+		}
 	}
 	return workflow.SignalExternalWorkflow(ctx, w.in.ParentWorkflowID, "", signalShipmentProgress, ShipmentProgress{
 		Number: sh.Number, Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Status: sh.Status, Phase: sh.Phase,

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
 )
 
 // temporalCLIForTest finds the Temporal CLI that `make test` builds. Without
@@ -273,6 +274,30 @@ func TestEndToEnd(t *testing.T) {
 		assert.Contains(t, fields, name, "search attribute %s is set", name)
 	}
 	assert.Contains(t, string(fields[logistics.SearchStage].GetData()), "delivered")
+
+	t.Run("the merchant's events are in the outbox, in order", func(t *testing.T) {
+		st, err := store.Open(ctx, "", cfg.DataDir)
+		require.NoError(t, err)
+		defer st.Close()
+		events, err := st.OrderEvents(ctx, demoMerchantID, ids[0])
+		require.NoError(t, err)
+		var stages []string
+		statuses := 0
+		for _, e := range events {
+			switch e.Type {
+			case "order.stage_changed":
+				var d struct{ Stage string }
+				require.NoError(t, json.Unmarshal(e.Payload, &d))
+				stages = append(stages, d.Stage)
+			case "shipment.status_changed":
+				statuses++
+			}
+		}
+		require.NotEmpty(t, stages)
+		assert.Equal(t, []string{"received", "screening", "picking", "booking"}, stages[:4])
+		assert.Equal(t, "delivered", stages[len(stages)-1])
+		assert.GreaterOrEqual(t, statuses, 3)
+	})
 
 	if dir := os.Getenv("CROSSDOCK_RECORD_HISTORY"); dir != "" {
 		recordHistory(t, tc, wfID, filepath.Join(dir, "order_delivered.json"))

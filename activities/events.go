@@ -1,0 +1,39 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/crossdock/crossdock/store"
+)
+
+// Outbound event types (contract.md "Merchant API").
+const (
+	EventStageChanged   = "order.stage_changed"
+	EventStatusChanged  = "shipment.status_changed"
+	EventActionRequired = "order.action_required"
+)
+
+// EmitEventInput is an event for the merchant. ID is decided by the
+// emitting workflow, so a retried activity appends it once.
+type EmitEventInput struct {
+	ID         string          `json:"id"`
+	MerchantID string          `json:"merchant_id"`
+	OrderID    string          `json:"order_id"`
+	Type       string          `json:"type"`
+	Data       json.RawMessage `json:"data"`
+	OccurredAt time.Time       `json:"occurred_at"`
+}
+
+// EmitEvent appends the event to the outbox the outbound webhook sender
+// delivers from. Idempotent on ID.
+func (a *Activities) EmitEvent(ctx context.Context, in EmitEventInput) error {
+	_, err := a.Store.AppendEvent(ctx, store.OutboundEvent{ID: in.ID, MerchantID: in.MerchantID, OrderID: in.OrderID,
+		Type: in.Type, Payload: in.Data, OccurredAt: in.OccurredAt})
+	if err != nil {
+		return classify(fmt.Errorf("emit %s: %w", in.Type, err))
+	}
+	return nil
+}
