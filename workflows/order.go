@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -929,14 +928,10 @@ func (w *orderWorkflow) emit(ctx workflow.Context, eventType string, data map[st
 	if !w.emits {
 		return nil
 	}
-	body, err := json.Marshal(data)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", eventType, err)
-	}
 	actx := workflow.WithActivityOptions(ctx, storeOptions)
 	return workflow.ExecuteActivity(actx, activities.NameEmitEvent, activities.EmitEventInput{
 		ID: fmt.Sprintf("%s/v%d/%s", w.id, w.version, eventType), MerchantID: w.order.MerchantID, OrderID: w.order.OrderID,
-		Type: eventType, Data: body, OccurredAt: workflow.Now(ctx)}).Get(ctx, nil)
+		Type: eventType, Data: data, OccurredAt: workflow.Now(ctx)}).Get(ctx, nil)
 }
 
 // emitActionRequired tells the merchant the order needs someone, and why.

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -217,15 +216,12 @@ func (w *shipmentWorkflow) apply(ctx workflow.Context, events []logistics.Tracki
 		return err
 	}
 	if w.emits && sh.Status != before.Status {
-		body, err := json.Marshal(map[string]any{"shipment_number": sh.Number, "carrier": sh.Carrier,
+		data := map[string]any{"shipment_number": sh.Number, "carrier": sh.Carrier,
 			"tracking_number": sh.TrackingNumber, "status": sh.Status, "previous_status": before.Status,
-			"phase": sh.Phase, "substatus": cause.Substatus, "reason": cause.Reason})
-		if err != nil {
-			return fmt.Errorf("encode shipment.status_changed: %w", err)
-		}
+			"phase": sh.Phase, "substatus": cause.Substatus, "reason": cause.Reason}
 		if err := workflow.ExecuteActivity(actx, activities.NameEmitEvent, activities.EmitEventInput{
 			ID: fmt.Sprintf("%s/v%d/%s", w.id, w.in.Version, activities.EventStatusChanged), MerchantID: sh.MerchantID,
-			OrderID: sh.OrderID, Type: activities.EventStatusChanged, Data: body, OccurredAt: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
+			OrderID: sh.OrderID, Type: activities.EventStatusChanged, Data: data, OccurredAt: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
 			return err
 		}
 	}
