@@ -110,6 +110,7 @@ type fakeCarrier struct {
 	days     int
 	tracking logistics.TrackingMode
 	refuse   bool
+	down     bool // every booking fails as a 503 would (retryable)
 
 	// Answers of the compensation operations (nil: it works).
 	voidErr, interceptErr, redirectErr error
@@ -166,6 +167,9 @@ func (c *fakeCarrier) Book(_ context.Context, req carriers.BookRequest) (carrier
 	defer c.mu.Unlock()
 	if c.refuse {
 		return carriers.Booking{}, fmt.Errorf("%w: destination not served", carriers.ErrRefused)
+	}
+	if c.down {
+		return carriers.Booking{}, fmt.Errorf("503 service unavailable")
 	}
 	if c.bookings == nil {
 		c.bookings = map[string]string{}

@@ -438,6 +438,10 @@ func (w *orderWorkflow) booking(ctx workflow.Context) error {
 			return err
 		}
 	}
+	if len(w.parcels) == 0 {
+		// Ops skipped the pick (packed by hand): one parcel of the order's weight.
+		w.parcels = []logistics.Parcel{{WeightGrams: w.order.WeightGrams()}}
+	}
 	for i, parcel := range w.parcels {
 		number := i + 1
 		err := w.untilDone(ctx, "booking", func(ctx workflow.Context) error {
@@ -451,8 +455,15 @@ func (w *orderWorkflow) booking(ctx workflow.Context) error {
 			return err
 		}
 	}
-	if len(w.shipments) == 0 {
-		return temporal.NewApplicationError("every parcel was skipped by ops; nothing to ship", "NothingShipped")
+	// Every booking skipped by ops: nothing to follow. Stuck, not failed:
+	// ops cancel the order, or skip again once it shipped outside Crossdock.
+	if err := w.untilDone(ctx, "booking", func(workflow.Context) error {
+		if len(w.shipments) == 0 {
+			return temporal.NewNonRetryableApplicationError("every parcel was skipped by ops; nothing to follow", "NothingShipped", nil)
+		}
+		return nil
+	}); err != nil || len(w.shipments) == 0 {
+		return err
 	}
 	return workflow.UpsertTypedSearchAttributes(ctx, saCarrier.ValueSet(w.shipments[0].Carrier))
 }

@@ -348,3 +348,36 @@ func TestUnpollableChannelFallsBackToPushesAndScans(t *testing.T) {
 	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
 	assert.Equal(t, 1, polls, "a channel that cannot be polled is not polled again every interval")
 }
+
+func TestOpsSwitchCarrierAfterAnOutage(t *testing.T) {
+	down := &fakeCarrier{code: "aaa_fast", days: 1, tracking: logistics.TrackingPush, down: true}
+	express := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}
+	h := newHarness(t, down, express)
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	stuck := h.snapshot(2 * time.Hour)
+	h.signal(3*time.Hour, logistics.SignalOpsSwitchCarrier, logistics.OpsAction{Actor: "ops", Carrier: "express"})
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+4)*time.Hour, e)
+	}
+	h.run()
+	assert.True(t, stuck.Stuck)
+	assert.Contains(t, stuck.StuckReason, "booking:")
+	assert.Equal(t, 1, express.bookingCount())
+	assert.Equal(t, "express", h.store.shipments[0].Shipment.Carrier)
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+}
+
+func TestOpsSkipAPickPackedByHand(t *testing.T) {
+	express := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}
+	h := newHarness(t, express)
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(7*time.Hour, logistics.SignalOpsSkip, logistics.OpsAction{Actor: "ops", Note: "packed by hand"})
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+8)*time.Hour, e)
+	}
+	h.run()
+	require.NotEmpty(t, h.store.shipments)
+	assert.Equal(t, 360, h.store.shipments[0].Shipment.Parcel.WeightGrams, "one parcel of the order's weight")
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+}
