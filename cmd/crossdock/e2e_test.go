@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -74,7 +75,6 @@ func TestEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 
 	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -82,10 +82,28 @@ func TestEndToEnd(t *testing.T) {
 	ready := make(chan stackInfo, 1)
 	done := make(chan error, 1)
 	go func() { done <- runStack(ctx, cfg, stackOptions{Logger: logger, Ephemeral: true, Ready: ready}) }()
+	// Stop the stack, Temporal dev server included, however the test ends:
+	// a failed assertion must not leave a server process behind.
+	var stopErr error
+	stopped := false
+	shutdown := func() error {
+		if !stopped {
+			stopped = true
+			stop()
+			select {
+			case stopErr = <-done:
+			case <-time.After(time.Minute):
+				stopErr = errors.New("dev stack did not stop within a minute")
+			}
+		}
+		return stopErr
+	}
+	t.Cleanup(func() { _ = shutdown() })
 	var info stackInfo
 	select {
 	case info = <-ready:
 	case err := <-done:
+		stopped = true
 		t.Fatalf("stack stopped before it was ready: %v", err)
 	case <-time.After(3 * time.Minute):
 		t.Fatal("stack not ready within 3 minutes")
@@ -307,13 +325,7 @@ func TestEndToEnd(t *testing.T) {
 		recordHistory(t, tc, logistics.OrderWorkflowID(demoMerchantID, "E2E-DENIED"), filepath.Join(dir, "order_compliance_review_cleared.json"))
 	}
 
-	stop()
-	select {
-	case err := <-done:
-		require.NoError(t, err, "dev stack stops cleanly")
-	case <-time.After(time.Minute):
-		t.Fatal("dev stack did not stop within a minute")
-	}
+	require.NoError(t, shutdown(), "dev stack stops cleanly")
 }
 
 // setFault switches a sandbox fault on until the test (or clearFaults) ends it.
