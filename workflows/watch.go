@@ -124,7 +124,13 @@ func (w *orderWorkflow) watchShipments(ctx workflow.Context) (time.Time, error) 
 		workflow.GetLogger(ctx).Warn("order needs attention", "order_id", w.order.OrderID, "alert", alert)
 		return next, w.requireAction(ctx, alert)
 	case alert == "" && w.watch.alert != "":
+		ours := w.stuckReason == w.watch.alert
 		w.watch.alert, w.watch.escalated, w.watch.documents = "", false, nil
+		if !ours {
+			// Something else (a saga step) set its own reason since: it
+			// stays until ops settle it.
+			return next, nil
+		}
 		return next, w.clearStuck(ctx)
 	}
 	return next, nil

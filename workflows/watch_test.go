@@ -100,3 +100,24 @@ func TestSLANoMovementRaisesActionRequired(t *testing.T) {
 	assert.False(t, moving.ActionRequired)
 	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
 }
+
+func TestAnAlertClearingDoesNotEraseAnotherReason(t *testing.T) {
+	c := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush,
+		voidErr: carriers.ErrUnsupported, interceptErr: carriers.ErrUnsupported}
+	env := newEnv()
+	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
+	workflows.Register(env, &activities.Activities{Store: h.store, Carriers: carriers.NewRegistry(c),
+		Warehouses: warehouses.NewRegistry(h.warehouse), Customs: fakeCustoms{},
+		Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: time.Hour,
+			SLA: activities.SLA{NoMovement: 10 * time.Hour}}})
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
+	h.signal(20*time.Hour, logistics.SignalOrderCancelled, logistics.OrderCancelled{WebhookID: "c1", Reason: "buyer"})
+	h.signalShipment(21*time.Hour, ev(logistics.StatusInTransit, logistics.PhaseLineHaul, 21, "express-1"))
+	afterMove := h.snapshot(22 * time.Hour)
+	h.signalShipment(23*time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 23, "express-1"))
+	h.run()
+	assert.True(t, afterMove.ActionRequired, "the parcel moved again, but the cancellation still needs ops")
+	assert.Contains(t, afterMove.StuckReason, "cancellation after dispatch needs ops")
+}
