@@ -660,8 +660,14 @@ func (w *orderWorkflow) markShipmentCancelled(ctx workflow.Context, sh logistics
 		Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, RawCode: "CROSSDOCK_VOID",
 		RawDescription: "label voided by Crossdock", Source: logistics.SourceManual}
 	childID := logistics.ShipmentWorkflowID(sh.MerchantID, sh.OrderID, sh.Number)
-	return workflow.SignalExternalWorkflow(ctx, childID, "", logistics.SignalTrackingEvent,
+	err := workflow.SignalExternalWorkflow(ctx, childID, "", logistics.SignalTrackingEvent,
 		logistics.TrackingUpdate{WebhookID: "void:" + sh.TrackingNumber, Events: []logistics.TrackingEvent{e}}).Get(ctx, nil)
+	if err != nil {
+		// The shipment workflow ended meanwhile: there is nobody left to
+		// tell, and the order must not fail for it.
+		workflow.GetLogger(ctx).Warn("voided shipment's workflow already ended", "workflow_id", childID, "error", err)
+	}
+	return nil
 }
 
 // redirect is the address-change saga in transit: within the same country
