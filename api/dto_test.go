@@ -25,3 +25,12 @@ func TestUnmappedEventsKeepThePreviousStatus(t *testing.T) {
 	assert.Equal(t, logistics.StatusInTransit, got.Events[2].Status, "an unknown code keeps the previous status")
 	assert.Equal(t, "unmapped", got.Events[2].Substatus)
 }
+
+func TestMerchantEventsHideWhoRecordedThem(t *testing.T) {
+	e := logistics.TrackingEvent{Status: logistics.StatusDelivered, Source: logistics.SourceManual, RecordedBy: "ops@example.com",
+		OccurredAt: time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)}
+	body := string(mustJSON(toTrackingEvent(e)))
+	assert.NotContains(t, body, "recorded_by")
+	assert.NotContains(t, body, "ops@example.com")
+	assert.Contains(t, body, `"source":"manual"`)
+}

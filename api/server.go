@@ -250,6 +250,8 @@ func (s *Server) routes() *gin.Engine {
 	ops := r.Group("/v1/ops", s.opsAuth)
 	ops.GET("/orders", s.listOpsOrders)
 	ops.POST("/orders/:merchant_id/:order_id/:action", s.opsAction)
+	ops.POST("/tracking/scans", s.postTrackingScans)
+	ops.POST("/tracking/import", s.importTracking)
 	return r
 }
 

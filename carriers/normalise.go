@@ -23,6 +23,17 @@ type RawEvent struct {
 	Source         logistics.EventSource
 }
 
+// Normaliser is implemented by adapters that can read their carrier's raw
+// codes outside a push or poll, e.g. scans entered by ops for a carrier with
+// no tracking API. The shipment's origin and destination are not known to
+// it, so the phase it derives is a fallback the caller may recompute with
+// logistics.PhaseFor. An unknown code yields SubstatusUnmapped, as with
+// MappingTable.Normalise.
+type Normaliser interface {
+	// Normalise maps one raw scan to a tracking event; it keeps raw.Source.
+	Normalise(raw RawEvent) logistics.TrackingEvent
+}
+
 // CodeMapping is what one raw carrier code means in the contract's words.
 type CodeMapping struct {
 	Status           logistics.Status

@@ -71,6 +71,9 @@ type TrackingEvent struct {
 	RawCode          string           `json:"raw_code"`
 	RawDescription   string           `json:"raw_description"`
 	Source           EventSource      `json:"source"`
+	// RecordedBy is who entered a manual or imported event (the ops actor);
+	// empty for events a carrier reported. Never shown to merchants or buyers.
+	RecordedBy string `json:"recorded_by,omitempty"`
 }
 
 // DedupKey identifies an event for deduplication: carrier, tracking number,

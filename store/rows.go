@@ -221,6 +221,7 @@ type trackingEventRow struct {
 	RawCode          string
 	RawDescription   string
 	Source           string
+	RecordedBy       string
 	CreatedAt        time.Time
 }
 
@@ -246,6 +247,7 @@ func trackingEventFromDomain(merchantID, orderID string, shipmentNumber int, e l
 		RawCode:          e.RawCode,
 		RawDescription:   e.RawDescription,
 		Source:           string(e.Source),
+		RecordedBy:       e.RecordedBy,
 		CreatedAt:        at,
 	}
 }
@@ -265,6 +267,7 @@ func (r trackingEventRow) toDomain() logistics.TrackingEvent {
 		RawCode:          r.RawCode,
 		RawDescription:   r.RawDescription,
 		Source:           logistics.EventSource(r.Source),
+		RecordedBy:       r.RecordedBy,
 	}
 }
 

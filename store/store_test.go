@@ -193,7 +193,7 @@ func TestMigrations(t *testing.T) {
 		var status bytes.Buffer
 		require.NoError(t, s.MigrationStatus(t.Context(), &status))
 		lines := strings.Split(strings.TrimSpace(status.String()), "\n")
-		want := []string{"00001_init.sql", "00002_outbound_events.sql"}
+		want := []string{"00001_init.sql", "00002_outbound_events.sql", "00003_tracking_recorded_by.sql"}
 		require.Len(t, lines, len(want), status.String())
 		for i, line := range lines {
 			fields := strings.Fields(line)
@@ -482,6 +482,8 @@ func TestTrackingEvents(t *testing.T) {
 		departed := testEvent(tn, "B2", logistics.StatusInTransit, base.Add(time.Hour), "Hong Kong")
 		sameTimeOtherCode := testEvent(tn, "C3", logistics.StatusInTransit, base.Add(time.Hour), "Hong Kong")
 		arrived := testEvent(tn, "X9", logistics.StatusException, base.Add(5*time.Hour), "Amsterdam")
+		// A scan entered by ops keeps who entered it.
+		arrived.Source, arrived.RecordedBy = logistics.SourceManual, "ops@example.com"
 
 		// Out of order, with a duplicate inside the batch.
 		n, err := s.AddTrackingEvents(ctx, "m_1", "o_1", 1, []logistics.TrackingEvent{arrived, departed, pickedUp, departed})
@@ -509,6 +511,10 @@ func TestTrackingEvents(t *testing.T) {
 			want = append(want, e)
 		}
 		assert.Equal(t, want, events, "oldest first, ties in arrival order")
+		require.Len(t, events, 4)
+		assert.Equal(t, "ops@example.com", events[3].RecordedBy)
+		assert.Equal(t, logistics.SourceManual, events[3].Source)
+		assert.Empty(t, events[0].RecordedBy, "carrier events have no recorder")
 
 		t.Run("many events in one call", func(t *testing.T) {
 			var batch []logistics.TrackingEvent

@@ -35,6 +35,7 @@ var (
 	_ carriers.Voider         = (*Client)(nil)
 	_ carriers.AddressChanger = (*Client)(nil)
 	_ carriers.Interceptor    = (*Client)(nil)
+	_ carriers.Normaliser     = (*Client)(nil)
 )
 
 // NewClient returns the adapter for carrierCode on the sandbox network at
@@ -88,6 +89,16 @@ func (c *Client) Code() string { return c.code }
 
 // Channels lists the carrier's published channels.
 func (c *Client) Channels() []logistics.Channel { return Channels(c.code) }
+
+// Normalise maps one of the carrier's raw scans (e.g. a sbx_local scan
+// entered by ops) with the carrier's mapping table. Origin and destination
+// are unknown here, so the phase is derived from the location alone.
+func (c *Client) Normalise(raw carriers.RawEvent) logistics.TrackingEvent {
+	if raw.Carrier == "" {
+		raw.Carrier = c.code
+	}
+	return c.mapping.Normalise(raw, "", "")
+}
 
 // APIError is a sandbox carrier's non-2xx answer. RetryAfter is set when
 // the carrier sent a Retry-After header.

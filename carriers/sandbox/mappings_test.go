@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,4 +113,31 @@ func TestCloseStopsTimers(t *testing.T) {
 	assert.Empty(t, s.timers)
 	s.start(&shipment{carrier: Express, number: "SBX2"}, s.now(), profiles[Express].journey)
 	assert.Empty(t, s.timers, "nothing is scheduled after Close")
+}
+
+// TestClientNormalisesManualScans checks that every sandbox adapter offers
+// its table as a carriers.Normaliser, as ops' manual scans of sbx_local use.
+func TestClientNormalisesManualScans(t *testing.T) {
+	at := time.Date(2026, 11, 26, 9, 30, 0, 0, time.UTC)
+	for _, code := range Codes {
+		t.Run(code, func(t *testing.T) {
+			c, err := NewClient("http://127.0.0.1:1", code, "", nil)
+			require.NoError(t, err)
+			var n carriers.Normaliser = c
+			table, _ := Mapping(code)
+			for raw, m := range table {
+				ev := n.Normalise(carriers.RawEvent{TrackingNumber: "TN1", Code: raw, OccurredAt: at,
+					Location: logistics.Location{City: "Manila", Country: "PH"}, Source: logistics.SourceManual})
+				assert.Equal(t, m.Status, ev.Status, raw)
+				assert.Equal(t, m.Substatus, ev.Substatus, raw)
+				assert.Equal(t, code, ev.Carrier, "the adapter fills in its own code")
+				assert.Equal(t, logistics.SourceManual, ev.Source)
+				assert.Equal(t, at, ev.OccurredAt)
+				assert.True(t, ev.Phase.Valid(), raw)
+			}
+			ev := n.Normalise(carriers.RawEvent{Carrier: code, TrackingNumber: "TN1", Code: "NOPE"})
+			assert.Empty(t, ev.Status)
+			assert.Equal(t, carriers.SubstatusUnmapped, ev.Substatus)
+		})
+	}
 }

@@ -257,6 +257,54 @@ func TestEndToEnd(t *testing.T) {
 		require.Len(t, order.Shipments, 1)
 	})
 
+	t.Run("a no-API courier's parcel moves on scans ops import", func(t *testing.T) {
+		setFault(t, info, `{"carrier": "sbx_express", "kind": "refuse", "duration_s": 600}`)
+		o := demoOrder(demoMerchantID, "E2E-LOCAL", "wh_szx", "PH")
+		o["data"].(map[string]any)["incoterm"] = "DAP" // the local courier does not collect duties
+		body, _ := json.Marshal(o)
+		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, status, answer)
+		var order deliveredOrder
+		require.Eventually(t, func() bool {
+			status, body := merchantGet(t, info, "/v1/orders/E2E-LOCAL")
+			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && len(order.Shipments) == 1 &&
+				order.Shipments[0].TrackingNumber != ""
+		}, time.Minute, 250*time.Millisecond, "booked with the local courier")
+		require.Equal(t, "sbx_local", order.Shipments[0].Carrier)
+		tn := order.Shipments[0].TrackingNumber
+
+		var csv strings.Builder
+		csv.WriteString("carrier,tracking_number,code,occurred_at,city,country,description\n")
+		at := time.Now().UTC().Add(-time.Hour)
+		for i, code := range []string{"MNF", "PKP", "ARH", "CUS", "CLR", "OFD", "DLV"} {
+			fmt.Fprintf(&csv, "sbx_local,%s,%s,%s,Manila,PH,scan %d\n", tn, code, at.Add(time.Duration(i)*time.Minute).Format(time.RFC3339), i)
+		}
+		// The shipment's workflow starts right after the booking is recorded;
+		// until then the API answers 409 "retry once it has started".
+		require.Eventually(t, func() bool {
+			req, err := http.NewRequest(http.MethodPost, info.APIURL+"/v1/ops/tracking/import", strings.NewReader(csv.String()))
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+info.OpsToken)
+			req.Header.Set("Content-Type", "text/csv")
+			req.Header.Set("X-Actor", "ops@example.com")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			answerBody, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				t.Logf("import answered %d %s", resp.StatusCode, answerBody)
+			}
+			return resp.StatusCode == http.StatusAccepted
+		}, 30*time.Second, 200*time.Millisecond, "the import is accepted")
+
+		waitDelivered(t, info, "E2E-LOCAL", time.Now().Add(time.Minute))
+		status, tracking := merchantGet(t, info, "/v1/orders/E2E-LOCAL/tracking")
+		require.Equal(t, http.StatusOK, status)
+		assert.Contains(t, string(tracking), `"source":"import"`)
+		assert.NotContains(t, string(tracking), "ops@example.com", "who imported is audit, not the merchant's timeline")
+	})
+
 	t.Run("a denied party waits for compliance review, then ships when ops clear it", func(t *testing.T) {
 		o := demoOrder(demoMerchantID, "E2E-DENIED", "wh_szx", "GB")
 		o["data"].(map[string]any)["ship_to"].(map[string]any)["name"] = "acme proliferation TRADING co."
