@@ -137,10 +137,7 @@ func TestEndToEnd(t *testing.T) {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("E2E-%04d", i+1)
 		country := []string{"GB", "DE", "US", "AU", "FR"}[i%5]
-		body, _ := json.Marshal(demoOrder(demoMerchantID, ids[i], "wh_szx", country))
-		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusAccepted, status, answer)
+		answer := acceptOrder(t, info, demoOrder(demoMerchantID, ids[i], "wh_szx", country))
 		assert.Contains(t, answer, `"workflow_id":"order/m_demo/`+ids[i]+`"`)
 	}
 
@@ -167,10 +164,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("a refusing carrier falls back to a poll-only channel", func(t *testing.T) {
 		setFault(t, info, `{"carrier": "sbx_express", "kind": "refuse", "duration_s": 600}`)
-		body, _ := json.Marshal(demoOrder(demoMerchantID, "E2E-FALLBACK", "wh_szx", "GB"))
-		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusAccepted, status, answer)
+		acceptOrder(t, info, demoOrder(demoMerchantID, "E2E-FALLBACK", "wh_szx", "GB"))
 		order := waitDelivered(t, info, "E2E-FALLBACK", time.Now().Add(2*time.Minute))
 		require.Len(t, order.Shipments, 1)
 		assert.NotEqual(t, "sbx_express", order.Shipments[0].Carrier, "the refusing carrier was skipped")
@@ -207,25 +201,15 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("a carrier outage makes the order stuck; ops.retry books it exactly once", func(t *testing.T) {
 		setFault(t, info, `{"carrier": "sbx_express", "kind": "outage", "duration_s": 600}`)
-		body, _ := json.Marshal(demoOrder(demoMerchantID, "E2E-OUTAGE", "wh_szx", "GB"))
-		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusAccepted, status, answer)
+		acceptOrder(t, info, demoOrder(demoMerchantID, "E2E-OUTAGE", "wh_szx", "GB"))
 		wfID := logistics.OrderWorkflowID(demoMerchantID, "E2E-OUTAGE")
-		var order deliveredOrder
-		require.Eventually(t, func() bool {
-			status, body := merchantGet(t, info, "/v1/orders/E2E-OUTAGE")
-			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && order.Stuck
-		}, time.Minute, 250*time.Millisecond, "the outage exhausts the booking retries")
+		order := waitOrder(t, info, "E2E-OUTAGE", func(o deliveredOrder) bool { return o.Stuck }, "the outage exhausts the booking retries")
 		assert.Contains(t, order.Reason, "booking:")
 		requireListedAsStuck(t, ctx, tc, wfID)
 
 		clearFaults(t, info)
 		require.NoError(t, tc.SignalWorkflow(ctx, wfID, "", logistics.SignalOpsRetry, logistics.OpsAction{Actor: "ops@example.com"}))
-		require.Eventually(t, func() bool {
-			status, body := merchantGet(t, info, "/v1/orders/E2E-OUTAGE")
-			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && !order.Stuck
-		}, time.Minute, 100*time.Millisecond)
+		waitOrder(t, info, "E2E-OUTAGE", func(o deliveredOrder) bool { return !o.Stuck }, "ops.retry unsticks the order")
 		order = waitDelivered(t, info, "E2E-OUTAGE", time.Now().Add(2*time.Minute))
 		require.Len(t, order.Shipments, 1, "booked exactly once")
 		assert.Equal(t, "sbx_express", order.Shipments[0].Carrier)
@@ -233,18 +217,8 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("a customs hold waits for documents, then the parcel is delivered", func(t *testing.T) {
 		setFault(t, info, `{"carrier": "sbx_express", "kind": "customs_hold", "duration_s": 600}`)
-		body, _ := json.Marshal(demoOrder(demoMerchantID, "E2E-HOLD", "wh_szx", "GB"))
-		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusAccepted, status, answer)
-		var order struct {
-			deliveredOrder
-			ActionRequired bool `json:"action_required"`
-		}
-		require.Eventually(t, func() bool {
-			status, body := merchantGet(t, info, "/v1/orders/E2E-HOLD")
-			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && order.ActionRequired
-		}, time.Minute, 250*time.Millisecond, "the hold asks for documents")
+		acceptOrder(t, info, demoOrder(demoMerchantID, "E2E-HOLD", "wh_szx", "GB"))
+		order := waitOrder(t, info, "E2E-HOLD", func(o deliveredOrder) bool { return o.ActionRequired }, "the hold asks for documents")
 		assert.Contains(t, order.Reason, "customs hold on sbx_express")
 		wfID := logistics.OrderWorkflowID(demoMerchantID, "E2E-HOLD")
 		if dir := os.Getenv("CROSSDOCK_RECORD_HISTORY"); dir != "" {
@@ -253,7 +227,7 @@ func TestEndToEnd(t *testing.T) {
 		require.NoError(t, tc.SignalWorkflow(ctx, wfID, "", logistics.SignalCustomsDocuments,
 			logistics.OpsAction{Actor: "merchant@example.com", Note: "invoice sent"}))
 		clearFaults(t, info)
-		order.deliveredOrder = waitDelivered(t, info, "E2E-HOLD", time.Now().Add(2*time.Minute))
+		order = waitDelivered(t, info, "E2E-HOLD", time.Now().Add(2*time.Minute))
 		require.Len(t, order.Shipments, 1)
 	})
 
@@ -261,16 +235,8 @@ func TestEndToEnd(t *testing.T) {
 		setFault(t, info, `{"carrier": "sbx_express", "kind": "refuse", "duration_s": 600}`)
 		o := demoOrder(demoMerchantID, "E2E-LOCAL", "wh_szx", "PH")
 		o["data"].(map[string]any)["incoterm"] = "DAP" // the local courier does not collect duties
-		body, _ := json.Marshal(o)
-		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusAccepted, status, answer)
-		var order deliveredOrder
-		require.Eventually(t, func() bool {
-			status, body := merchantGet(t, info, "/v1/orders/E2E-LOCAL")
-			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && len(order.Shipments) == 1 &&
-				order.Shipments[0].TrackingNumber != ""
-		}, time.Minute, 250*time.Millisecond, "booked with the local courier")
+		acceptOrder(t, info, o)
+		order := waitOrder(t, info, "E2E-LOCAL", func(o deliveredOrder) bool { return len(o.Shipments) == 1 && o.Shipments[0].TrackingNumber != "" }, "booked with the local courier")
 		require.Equal(t, "sbx_local", order.Shipments[0].Carrier)
 		tn := order.Shipments[0].TrackingNumber
 
@@ -308,15 +274,8 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("a denied party waits for compliance review, then ships when ops clear it", func(t *testing.T) {
 		o := demoOrder(demoMerchantID, "E2E-DENIED", "wh_szx", "GB")
 		o["data"].(map[string]any)["ship_to"].(map[string]any)["name"] = "acme proliferation TRADING co."
-		body, _ := json.Marshal(o)
-		status, answer, err := sendSigned(ctx, webhookURL, info.OrderWebhookSecret, body)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusAccepted, status, answer)
-		var order deliveredOrder
-		require.Eventually(t, func() bool {
-			status, body := merchantGet(t, info, "/v1/orders/E2E-DENIED")
-			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && order.Stuck
-		}, time.Minute, 250*time.Millisecond, "the order waits for compliance review")
+		acceptOrder(t, info, o)
+		order := waitOrder(t, info, "E2E-DENIED", func(o deliveredOrder) bool { return o.Stuck }, "the order waits for compliance review")
 		assert.Contains(t, order.Reason, "compliance review: denied_party_match")
 		require.NotNil(t, order.Customs)
 
@@ -325,10 +284,7 @@ func TestEndToEnd(t *testing.T) {
 
 		require.NoError(t, tc.SignalWorkflow(ctx, wfID, "", logistics.SignalComplianceClear,
 			logistics.OpsAction{Actor: "compliance@example.com", Note: "different company"}))
-		require.Eventually(t, func() bool {
-			status, body := merchantGet(t, info, "/v1/orders/E2E-DENIED")
-			return status == http.StatusOK && json.Unmarshal(body, &order) == nil && !order.Stuck
-		}, time.Minute, 100*time.Millisecond, "the review's answer unsticks the order")
+		order = waitOrder(t, info, "E2E-DENIED", func(o deliveredOrder) bool { return !o.Stuck }, "the review's answer unsticks the order")
 		waitDelivered(t, info, "E2E-DENIED", time.Now().Add(2*time.Minute))
 	})
 	wfID := logistics.OrderWorkflowID(demoMerchantID, ids[0])
@@ -376,6 +332,30 @@ func TestEndToEnd(t *testing.T) {
 	require.NoError(t, shutdown(), "dev stack stops cleanly")
 }
 
+// acceptOrder sends an order.created webhook as the order service would,
+// requires it accepted and returns the answer.
+func acceptOrder(t *testing.T, info stackInfo, order map[string]any) string {
+	t.Helper()
+	body, err := json.Marshal(order)
+	require.NoError(t, err)
+	status, answer, err := sendSigned(t.Context(), info.APIURL+"/v1/webhooks/orders", info.OrderWebhookSecret, body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusAccepted, status, answer)
+	return answer
+}
+
+// waitOrder polls the merchant API until the order satisfies cond.
+func waitOrder(t *testing.T, info stackInfo, id string, cond func(deliveredOrder) bool, msg string) deliveredOrder {
+	t.Helper()
+	var order deliveredOrder
+	require.Eventually(t, func() bool {
+		status, body := merchantGet(t, info, "/v1/orders/"+id)
+		order = deliveredOrder{}
+		return status == http.StatusOK && json.Unmarshal(body, &order) == nil && cond(order)
+	}, time.Minute, 100*time.Millisecond, msg)
+	return order
+}
+
 // setFault switches a sandbox fault on until the test (or clearFaults) ends it.
 func setFault(t *testing.T, info stackInfo, fault string) {
 	t.Helper()
@@ -415,10 +395,11 @@ func requireListedAsStuck(t *testing.T, ctx context.Context, tc client.Client, w
 
 // deliveredOrder is the part of GET /v1/orders/{id} the end-to-end test reads.
 type deliveredOrder struct {
-	Stage     string `json:"stage"`
-	Stuck     bool   `json:"stuck"`
-	Reason    string `json:"stuck_reason"`
-	Shipments []struct {
+	Stage          string `json:"stage"`
+	Stuck          bool   `json:"stuck"`
+	ActionRequired bool   `json:"action_required"`
+	Reason         string `json:"stuck_reason"`
+	Shipments      []struct {
 		Carrier        string `json:"carrier"`
 		Status         string `json:"status"`
 		TrackingNumber string `json:"tracking_number"`
