@@ -7,6 +7,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -26,6 +27,12 @@ const (
 	// this channel (try the next channel), or will never make this void,
 	// redirect or intercept (take the saga's next branch).
 	ErrTypeCarrierRefused = "CarrierRefused"
+	// ErrTypeCarrierUnavailable: the carrier's circuit breaker is open (it
+	// kept failing lately); the booking should go to the next-best channel.
+	ErrTypeCarrierUnavailable = "CarrierUnavailable"
+	// ErrTypeCarrierBusy: the carrier asked to be called again later (429 or
+	// 503 with Retry-After); the next attempt waits at least that long.
+	ErrTypeCarrierBusy = "CarrierBusy"
 	// ErrTypeWarehouseRefused: the warehouse refused the pick request.
 	ErrTypeWarehouseRefused = "WarehouseRefused"
 	// ErrTypeInvalid: the input can never succeed (unknown carrier, bad data).
@@ -48,6 +55,7 @@ type Store interface {
 // CustomsEngine decides the customs regime and landed cost of an order.
 type CustomsEngine interface {
 	Decide(in customs.Input) (logistics.CustomsDecision, error)
+	Convert(m logistics.Money, to string) (logistics.Money, error)
 }
 
 // Settings are the worker's tunables that workflows read once through the
@@ -163,6 +171,18 @@ func (a *Activities) GetSettings(ctx context.Context) (Settings, error) {
 // nonRetryable wraps err as a final failure of the given type.
 func nonRetryable(errType string, err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), errType, err)
+}
+
+// carrierRetryable wraps a carrier error that may succeed later. When the
+// carrier said how long to wait (Retry-After), the next attempt is
+// scheduled no sooner, whatever the retry policy's own back-off says.
+func carrierRetryable(err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...) + ": " + err.Error()
+	if d, ok := carriers.RetryAfter(err); ok {
+		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeCarrierBusy,
+			temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
+	}
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), err)
 }
 
 // classify turns a domain error into a final failure when retrying cannot

@@ -132,6 +132,7 @@ func TestBookShipmentClassifiesCarrierErrors(t *testing.T) {
 	}{
 		{"refusal is final", fmt.Errorf("%w: no service to GB", carriers.ErrRefused), activities.ErrTypeCarrierRefused, true},
 		{"outage is retried", errors.New("503 service unavailable"), "", false},
+		{"rate limit is retried after the carrier's delay", busy{wait: 7 * time.Second}, activities.ErrTypeCarrierBusy, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &memStore{}
@@ -144,8 +145,39 @@ func TestBookShipmentClassifiesCarrierErrors(t *testing.T) {
 			}
 			assert.Equal(t, tc.nonRetryable, final)
 			assert.Empty(t, st.shipments, "a failed booking records nothing")
+			if b, ok := tc.err.(busy); ok {
+				var appErr *temporal.ApplicationError
+				require.ErrorAs(t, err, &appErr)
+				assert.Equal(t, b.wait, appErr.NextRetryDelay(), "the next attempt waits as long as the carrier asked")
+			}
 		})
 	}
+}
+
+// busy is a carrier's 429 with Retry-After.
+type busy struct{ wait time.Duration }
+
+func (b busy) Error() string             { return "429 too many requests" }
+func (b busy) RetryAfter() time.Duration { return b.wait }
+
+var _ carriers.RetryAfterError = busy{}
+
+func TestBookingThroughAnOpenCircuitIsUnavailableNotRetried(t *testing.T) {
+	sc := &scriptedCarrier{err: errors.New("502 bad gateway")}
+	reg := carriers.NewRegistry(sc).WithBreakers(carriers.NewBreakers(carriers.BreakerSettings{ConsecutiveFailures: 2, OpenFor: time.Hour}))
+	e := env(&activities.Activities{Store: &memStore{}, Carriers: reg})
+	for range 2 {
+		_, err := e.ExecuteActivity(activities.NameBookShipment, bookInput())
+		typ, final := appErrType(err)
+		require.False(t, final, typ)
+	}
+	sc.err = nil
+	sc.last = carriers.BookRequest{}
+	_, err := e.ExecuteActivity(activities.NameBookShipment, bookInput())
+	typ, final := appErrType(err)
+	assert.Equal(t, activities.ErrTypeCarrierUnavailable, typ)
+	assert.True(t, final, "the workflow moves to the next channel instead of retrying here")
+	assert.Empty(t, sc.last.IdempotencyKey, "the carrier was not called")
 }
 
 func TestBookShipmentRecordsTheShipmentForWebhookRouting(t *testing.T) {

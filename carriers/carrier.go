@@ -21,6 +21,25 @@ var ErrRefused = errors.New("carrier refused")
 // ErrUnsupported is returned by an optional operation a channel does not offer.
 var ErrUnsupported = errors.New("operation not supported by this carrier")
 
+// RetryAfterError is implemented by adapter errors that carry the delay a
+// carrier asked for before the next attempt (an HTTP 429 or 503 with a
+// Retry-After header). Callers retrying the operation must wait at least
+// that long, or the carrier will only refuse again and may block the account.
+type RetryAfterError interface {
+	error
+	RetryAfter() time.Duration
+}
+
+// RetryAfter returns the delay the carrier asked for, if err (or an error
+// it wraps) carries a positive one.
+func RetryAfter(err error) (time.Duration, bool) {
+	var ra RetryAfterError
+	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		return ra.RetryAfter(), true
+	}
+	return 0, false
+}
+
 // BookRequest asks a carrier to carry one parcel. IdempotencyKey makes a
 // retried booking return the first booking instead of a second label.
 type BookRequest struct {

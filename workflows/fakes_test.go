@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -111,6 +112,7 @@ type fakeCarrier struct {
 	tracking logistics.TrackingMode
 	refuse   bool
 	down     bool // every booking fails as a 503 would (retryable)
+	attempts int  // Book calls, failed ones included
 
 	// Answers of the compensation operations (nil: it works).
 	voidErr, interceptErr, redirectErr error
@@ -165,6 +167,7 @@ func (c *fakeCarrier) Channels() []logistics.Channel {
 func (c *fakeCarrier) Book(_ context.Context, req carriers.BookRequest) (carriers.Booking, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.attempts++
 	if c.refuse {
 		return carriers.Booking{}, fmt.Errorf("%w: destination not served", carriers.ErrRefused)
 	}
@@ -193,6 +196,12 @@ func (c *fakeCarrier) Track(_ context.Context, tn string) ([]logistics.TrackingE
 		out[i].TrackingNumber, out[i].Source = tn, logistics.SourcePoll
 	}
 	return out, nil
+}
+
+func (c *fakeCarrier) attemptCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.attempts
 }
 
 func (c *fakeCarrier) bookingCount() int {
@@ -254,6 +263,15 @@ func (f fakeCustoms) Decide(in customs.Input) (logistics.CustomsDecision, error)
 		d.Blocked, d.BlockReasons = true, append([]string(nil), f.reasons...)
 	}
 	return d, nil
+}
+
+// Convert converts only a currency into itself: fake decisions carry no
+// amounts, so every channel is ranked without a landed cost.
+func (f fakeCustoms) Convert(m logistics.Money, to string) (logistics.Money, error) {
+	if m.Currency != to {
+		return logistics.Money{}, errors.New("fakeCustoms converts no currency")
+	}
+	return m, nil
 }
 
 // untrackable declares a poll channel but has no tracking API: a carrier

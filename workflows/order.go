@@ -423,7 +423,11 @@ func (w *orderWorkflow) book(ctx workflow.Context, number int, parcel logistics.
 			Channel: opt.Channel, Customs: w.customs,
 		}).Get(ctx, &sh)
 		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeCarrierRefused {
+		// A refusal, or a carrier whose circuit breaker is open: try the
+		// next-best channel. (Replay-safe without a version: histories from
+		// before CarrierUnavailable existed never hold one.)
+		if errors.As(err, &appErr) && (appErr.Type() == activities.ErrTypeCarrierRefused ||
+			appErr.Type() == activities.ErrTypeCarrierUnavailable) {
 			refusals = append(refusals, opt.Channel.Carrier+": "+appErr.Message())
 			continue
 		}

@@ -33,10 +33,15 @@ type harness struct {
 
 func newHarness(t *testing.T, cs ...carriers.Carrier) *harness {
 	t.Helper()
+	return newHarnessWith(t, carriers.NewRegistry(cs...))
+}
+
+func newHarnessWith(t *testing.T, reg *carriers.Registry) *harness {
+	t.Helper()
 	env := newEnv()
 	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
 	workflows.Register(env, &activities.Activities{
-		Store: h.store, Carriers: carriers.NewRegistry(cs...), Warehouses: warehouses.NewRegistry(h.warehouse),
+		Store: h.store, Carriers: reg, Warehouses: warehouses.NewRegistry(h.warehouse),
 		Customs: fakeCustoms{}, Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: 30 * time.Minute},
 	})
 	return h
@@ -349,10 +354,31 @@ func TestUnpollableChannelFallsBackToPushesAndScans(t *testing.T) {
 	assert.Equal(t, 1, polls, "a channel that cannot be polled is not polled again every interval")
 }
 
-func TestOpsSwitchCarrierAfterAnOutage(t *testing.T) {
+func TestBookingMovesOnWhenACarriersCircuitOpens(t *testing.T) {
 	down := &fakeCarrier{code: "aaa_fast", days: 1, tracking: logistics.TrackingPush, down: true}
 	express := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}
 	h := newHarness(t, down, express)
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+4)*time.Hour, e)
+	}
+	h.run()
+	assert.Equal(t, 5, down.attemptCount(), "five failures in a row open the circuit; the sixth attempt is not made")
+	assert.Equal(t, 1, express.bookingCount(), "the next-best channel books once")
+	assert.Equal(t, "express", h.store.shipments[0].Shipment.Carrier)
+	for _, o := range h.store.orders {
+		assert.False(t, o.Stuck, "no ops needed")
+	}
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+}
+
+func TestOpsSwitchCarrierAfterAnOutage(t *testing.T) {
+	down := &fakeCarrier{code: "aaa_fast", days: 1, tracking: logistics.TrackingPush, down: true}
+	express := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}
+	// A breaker that never trips: the retries run out and ops step in.
+	never := carriers.NewBreakers(carriers.BreakerSettings{ConsecutiveFailures: 1 << 30})
+	h := newHarnessWith(t, carriers.NewRegistry(down, express).WithBreakers(never))
 	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
 	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
 	stuck := h.snapshot(2 * time.Hour)

@@ -100,8 +100,8 @@ func (c *Client) Normalise(raw carriers.RawEvent) logistics.TrackingEvent {
 	return c.mapping.Normalise(raw, "", "")
 }
 
-// APIError is a sandbox carrier's non-2xx answer. RetryAfter is set when
-// the carrier sent a Retry-After header.
+// APIError is a sandbox carrier's non-2xx answer. Wait is set when the
+// carrier sent a Retry-After header (seconds or an HTTP date).
 type APIError struct {
 	Carrier    string
 	Operation  string
@@ -109,8 +109,13 @@ type APIError struct {
 	Code       string
 	Message    string
 	Details    []logistics.FieldProblem
-	RetryAfter time.Duration
+	Wait       time.Duration
 }
+
+var _ carriers.RetryAfterError = (*APIError)(nil)
+
+// RetryAfter is how long the carrier asked callers to wait (0: it did not say).
+func (e *APIError) RetryAfter() time.Duration { return e.Wait }
 
 // Error implements error.
 func (e *APIError) Error() string {
@@ -118,8 +123,8 @@ func (e *APIError) Error() string {
 	for _, d := range e.Details {
 		msg += "; " + d.Field + " " + d.Problem
 	}
-	if e.RetryAfter > 0 {
-		msg += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
+	if e.Wait > 0 {
+		msg += fmt.Sprintf(" (retry after %s)", e.Wait)
 	}
 	return msg
 }
@@ -238,7 +243,7 @@ func (c *Client) ChangeAddress(ctx context.Context, trackingNumber string, to lo
 // parcel out for delivery, delivered, voided or not yet handed over by a
 // consolidator wraps carriers.ErrRefused.
 func (c *Client) Intercept(ctx context.Context, trackingNumber string) error {
-	if !intercepting[c.code] {
+	if !anyChannel(c.code, canIntercept) {
 		return fmt.Errorf("%s intercept: %w", c.code, carriers.ErrUnsupported)
 	}
 	return c.operate(ctx, "intercept", trackingNumber, "intercept", struct{}{})
@@ -309,9 +314,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, i
 	if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
 		apiErr.Code, apiErr.Message, apiErr.Details = e.Error.Code, e.Error.Message, e.Error.Details
 	}
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-		apiErr.RetryAfter = time.Duration(s) * time.Second
-	}
+	apiErr.Wait = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	if apiErr.Retryable() {
 		return apiErr
 	}
@@ -319,4 +322,23 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, i
 		return fmt.Errorf("%w: %w", carriers.ErrUnsupported, apiErr)
 	}
 	return fmt.Errorf("%w: %w", carriers.ErrRefused, apiErr)
+}
+
+// parseRetryAfter reads a Retry-After header (RFC 9110 10.2.3): a number of
+// seconds or an HTTP date. Anything else, or a date in the past, is 0.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return time.Duration(min(s, 24*3600)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), 24*time.Hour).Round(time.Second)
+	}
+	return 0
 }

@@ -257,7 +257,7 @@ func TestFaults(t *testing.T) {
 		require.ErrorAs(t, err, &apiErr)
 		assert.Equal(t, http.StatusServiceUnavailable, apiErr.StatusCode)
 		assert.True(t, apiErr.Retryable())
-		assert.Greater(t, apiErr.RetryAfter, 20*time.Second)
+		assert.Greater(t, apiErr.Wait, 20*time.Second)
 		// Other carriers are unaffected.
 		_, err = w.adapters[sandbox.Post].Book(ctx, bookRequest("outage", "CN", "GB"))
 		assert.NoError(t, err)
@@ -271,7 +271,10 @@ func TestFaults(t *testing.T) {
 		require.ErrorAs(t, err, &apiErr)
 		assert.NotErrorIs(t, err, carriers.ErrRefused)
 		assert.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
-		assert.Equal(t, 5*time.Second, apiErr.RetryAfter)
+		assert.Equal(t, 5*time.Second, apiErr.Wait)
+		wait, ok := carriers.RetryAfter(err)
+		assert.True(t, ok, "the port exposes the delay to whoever retries")
+		assert.Equal(t, 5*time.Second, wait)
 	})
 
 	t.Run("refuse is final", func(t *testing.T) {
@@ -430,7 +433,7 @@ func TestPollRateLimit(t *testing.T) {
 	}
 	require.NotNil(t, limited, "the post rate-limits tracking polls")
 	assert.Equal(t, http.StatusTooManyRequests, limited.StatusCode)
-	assert.GreaterOrEqual(t, limited.RetryAfter, time.Second)
+	assert.GreaterOrEqual(t, limited.Wait, time.Second)
 }
 
 func TestConsolHandsOverToPost(t *testing.T) {

@@ -88,7 +88,22 @@ func registries(cfg Config) (*carriers.Registry, *warehouses.Registry, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox warehouses: %w", err)
 	}
-	return carriers.NewRegistry(cs...), warehouses.NewRegistry(ws...), nil
+	channelsFile, source := carriersandbox.ChannelsFile, "the sandbox's built-in channels"
+	if cfg.ChannelsFile != "" {
+		if channelsFile, err = os.ReadFile(cfg.ChannelsFile); err != nil {
+			return nil, nil, fmt.Errorf("CROSSDOCK_CHANNELS_FILE: %w", err)
+		}
+		source = cfg.ChannelsFile
+	}
+	chs, err := carriers.LoadChannels(channelsFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CROSSDOCK_CHANNELS_FILE (%s): %w", source, err)
+	}
+	cr, err := carriers.NewConfiguredRegistry(chs, cs...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CROSSDOCK_CHANNELS_FILE (%s): %w", source, err)
+	}
+	return cr, warehouses.NewRegistry(ws...), nil
 }
 
 // newCustomsEngine builds the customs engine from the shipped rules and the

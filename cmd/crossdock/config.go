@@ -47,6 +47,7 @@ type Config struct {
 	DeniedPartiesFile  string        `env:"CROSSDOCK_DENIED_PARTIES_FILE"`
 	DutyRatesFile      string        `env:"CROSSDOCK_DUTY_RATES_FILE"`
 	FXRatesFile        string        `env:"CROSSDOCK_FX_RATES_FILE"`
+	ChannelsFile       string        `env:"CROSSDOCK_CHANNELS_FILE"`
 	EUFeeScope         string        `env:"CROSSDOCK_EU_FEE_SCOPE" envDefault:"all_low_value"`
 	TemporalAddress    string        `env:"TEMPORAL_ADDRESS"`
 	TemporalNamespace  string        `env:"TEMPORAL_NAMESPACE" envDefault:"default"`

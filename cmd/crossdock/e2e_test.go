@@ -164,7 +164,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("a refusing carrier falls back to a poll-only channel", func(t *testing.T) {
 		setFault(t, info, `{"carrier": "sbx_express", "kind": "refuse", "duration_s": 600}`)
-		acceptOrder(t, info, demoOrder(demoMerchantID, "E2E-FALLBACK", "wh_szx", "GB"))
+		acceptOrder(t, info, expressOrder("E2E-FALLBACK", "GB"))
 		order := waitDelivered(t, info, "E2E-FALLBACK", time.Now().Add(2*time.Minute))
 		require.Len(t, order.Shipments, 1)
 		assert.NotEqual(t, "sbx_express", order.Shipments[0].Carrier, "the refusing carrier was skipped")
@@ -201,7 +201,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("a carrier outage makes the order stuck; ops.retry books it exactly once", func(t *testing.T) {
 		setFault(t, info, `{"carrier": "sbx_express", "kind": "outage", "duration_s": 600}`)
-		acceptOrder(t, info, demoOrder(demoMerchantID, "E2E-OUTAGE", "wh_szx", "GB"))
+		acceptOrder(t, info, expressOrder("E2E-OUTAGE", "GB"))
 		wfID := logistics.OrderWorkflowID(demoMerchantID, "E2E-OUTAGE")
 		order := waitOrder(t, info, "E2E-OUTAGE", func(o deliveredOrder) bool { return o.Stuck }, "the outage exhausts the booking retries")
 		assert.Contains(t, order.Reason, "booking:")
@@ -217,7 +217,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("a customs hold waits for documents, then the parcel is delivered", func(t *testing.T) {
 		setFault(t, info, `{"carrier": "sbx_express", "kind": "customs_hold", "duration_s": 600}`)
-		acceptOrder(t, info, demoOrder(demoMerchantID, "E2E-HOLD", "wh_szx", "GB"))
+		acceptOrder(t, info, expressOrder("E2E-HOLD", "GB"))
 		order := waitOrder(t, info, "E2E-HOLD", func(o deliveredOrder) bool { return o.ActionRequired }, "the hold asks for documents")
 		assert.Contains(t, order.Reason, "customs hold on sbx_express")
 		wfID := logistics.OrderWorkflowID(demoMerchantID, "E2E-HOLD")
@@ -330,6 +330,15 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	require.NoError(t, shutdown(), "dev stack stops cleanly")
+}
+
+// expressOrder is the demo order at the express service level: it goes to
+// the fastest channel (sbx_express) where standard goes to the cheapest
+// landed cost.
+func expressOrder(id, country string) map[string]any {
+	o := demoOrder(demoMerchantID, id, "wh_szx", country)
+	o["data"].(map[string]any)["service_level"] = "express"
+	return o
 }
 
 // acceptOrder sends an order.created webhook as the order service would,
