@@ -50,6 +50,10 @@ type Store interface {
 	SaveCustomsDecision(ctx context.Context, merchantID, orderID string, d logistics.CustomsDecision, at time.Time) error
 	AddTrackingEvents(ctx context.Context, merchantID, orderID string, shipmentNumber int, events []logistics.TrackingEvent) (int, error)
 	AppendEvent(ctx context.Context, e store.OutboundEvent) (bool, error)
+	SaveDocument(ctx context.Context, d store.Document) error
+	AddManifestEntry(ctx context.Context, e store.ManifestEntry) (store.ManifestEntry, error)
+	ManifestEntries(ctx context.Context, carrier, day string) ([]store.ManifestEntry, error)
+	MarkManifestSubmitted(ctx context.Context, carrier, file string, trackingNumbers []string) error
 }
 
 // CustomsEngine decides the customs regime and landed cost of an order.
@@ -75,6 +79,10 @@ type Settings struct {
 	// overrides them per lane ("CN-GB"), field by field.
 	SLA      SLA            `json:"sla"`
 	SLALanes map[string]SLA `json:"sla_lanes,omitempty"`
+	// ManifestEvery, when positive, sends batch-only carriers' manifests
+	// every that often instead of at each channel's daily cut-off (dev
+	// mode and tests, whose parcels cannot wait for tomorrow).
+	ManifestEvery time.Duration `json:"manifest_every,omitempty"`
 }
 
 // ForLane is the SLA of a lane: the lane's non-zero values over the defaults.
@@ -138,6 +146,9 @@ const (
 	NameVoidLabel       = "crossdock.VoidLabel"
 	NameChangeAddress   = "crossdock.ChangeAddressInTransit"
 	NameIntercept       = "crossdock.Intercept"
+	NamePrintDocuments  = "crossdock.PrintDocuments"
+	NameAddToManifest   = "crossdock.AddToManifest"
+	NameSubmitManifest  = "crossdock.SubmitManifest"
 )
 
 // Register registers every activity under its stable name.
@@ -158,6 +169,9 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 		NameVoidLabel:       a.VoidLabel,
 		NameChangeAddress:   a.ChangeAddressInTransit,
 		NameIntercept:       a.Intercept,
+		NamePrintDocuments:  a.PrintDocuments,
+		NameAddToManifest:   a.AddToManifest,
+		NameSubmitManifest:  a.SubmitManifest,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,10 +25,42 @@ type memStore struct {
 	shipments []store.ShipmentRecord
 	events    []logistics.TrackingEvent
 	seen      map[string]bool
+	documents []store.Document
+	manifest  []store.ManifestEntry
 }
 
 var _ activities.Store = (*memStore)(nil)
 
+func (m *memStore) SaveDocument(_ context.Context, d store.Document) error {
+	m.documents = append(m.documents, d)
+	return nil
+}
+func (m *memStore) AddManifestEntry(_ context.Context, e store.ManifestEntry) (store.ManifestEntry, error) {
+	for _, x := range m.manifest {
+		if x.Carrier == e.Carrier && x.TrackingNumber == e.TrackingNumber {
+			return x, nil
+		}
+	}
+	m.manifest = append(m.manifest, e)
+	return e, nil
+}
+func (m *memStore) ManifestEntries(_ context.Context, carrier, day string) ([]store.ManifestEntry, error) {
+	var out []store.ManifestEntry
+	for _, x := range m.manifest {
+		if x.Carrier == carrier && x.Day == day {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+func (m *memStore) MarkManifestSubmitted(_ context.Context, carrier, file string, numbers []string) error {
+	for i, x := range m.manifest {
+		if x.Carrier == carrier && x.SubmittedIn == "" && slices.Contains(numbers, x.TrackingNumber) {
+			m.manifest[i].SubmittedIn = file
+		}
+	}
+	return nil
+}
 func (m *memStore) SaveOrder(context.Context, store.OrderRecord) (bool, error) { return true, nil }
 func (m *memStore) AppendEvent(context.Context, store.OutboundEvent) (bool, error) {
 	return true, nil

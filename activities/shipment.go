@@ -109,9 +109,15 @@ func (a *Activities) BookShipment(ctx context.Context, in BookShipmentInput) (lo
 		legs = []logistics.Leg{{Sequence: 1, Kind: logistics.LegDoorToDoor, Carrier: c.Code(),
 			Service: in.Channel.Service, TrackingNumber: b.TrackingNumber, Status: logistics.StatusInfoReceived}}
 	}
+	labelURL := b.LabelURL
+	if labelURL == "" && in.Channel.Capabilities.Label != logistics.LabelAPI {
+		// Crossdock prints this label (PrintDocuments); the merchant API
+		// serves it, relative to the API's own address.
+		labelURL = PrintedLabelPath(b.TrackingNumber)
+	}
 	sh := logistics.Shipment{
 		MerchantID: in.Order.MerchantID, OrderID: in.Order.OrderID, Number: in.Number,
-		Carrier: c.Code(), Service: in.Channel.Service, TrackingNumber: b.TrackingNumber, LabelURL: b.LabelURL,
+		Carrier: c.Code(), Service: in.Channel.Service, TrackingNumber: b.TrackingNumber, LabelURL: labelURL,
 		Status: logistics.StatusInfoReceived, Phase: logistics.PhaseOrigin,
 		Origin: in.Origin.Country, Destination: in.Order.ShipTo.Country,
 		EstimatedDelivery: b.EstimatedDelivery, Parcel: in.Parcel, Legs: legs,

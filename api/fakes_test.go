@@ -50,6 +50,7 @@ type fakeStore struct {
 	refs      map[string]store.ShipmentRef
 	shipments []logistics.Shipment
 	stuck     []store.OrderView
+	documents []store.Document
 
 	// err, when set, fails every call but Ping (the database is down).
 	err       error
@@ -225,6 +226,20 @@ func (f *fakeStore) ShipmentByTrackingNumber(_ context.Context, tn string) (stor
 		return store.ShipmentRef{}, logistics.ErrNotFound
 	}
 	return ref, nil
+}
+
+func (f *fakeStore) GetDocument(_ context.Context, merchantID, tn, kind string) (store.Document, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return store.Document{}, err
+	}
+	for _, d := range f.documents {
+		if d.MerchantID == merchantID && d.TrackingNumber == tn && d.Kind == kind {
+			return d, nil
+		}
+	}
+	return store.Document{}, logistics.ErrNotFound
 }
 
 func (f *fakeStore) MerchantShipmentByTrackingNumber(_ context.Context, merchantID, tn string) (logistics.Shipment, error) {

@@ -67,6 +67,8 @@ type Store interface {
 	MerchantShipmentByTrackingNumber(ctx context.Context, merchantID, trackingNumber string) (logistics.Shipment, error)
 	// ListShipments returns a page of a merchant's shipments and the next cursor.
 	ListShipments(ctx context.Context, merchantID string, filter store.ShipmentFilter) ([]logistics.Shipment, string, error)
+	// GetDocument returns a merchant's printed document of a parcel.
+	GetDocument(ctx context.Context, merchantID, trackingNumber, kind string) (store.Document, error)
 	// ListStuckOrders returns a page of orders that need ops, across merchants.
 	ListStuckOrders(ctx context.Context, limit int, cursor string) ([]store.OrderView, string, error)
 }
@@ -245,6 +247,8 @@ func (s *Server) routes() *gin.Engine {
 	m.GET("/orders/:order_id/tracking", s.getOrderTracking)
 	m.GET("/shipments", s.listShipments)
 	m.GET("/tracking/:tracking_number", s.getTracking)
+	m.GET("/tracking/:tracking_number/label", s.getDocument("label"))
+	m.GET("/tracking/:tracking_number/customs-form", s.getDocument("customs-form"))
 	m.POST("/landed-cost", s.landedCost)
 
 	ops := r.Group("/v1/ops", s.opsAuth)

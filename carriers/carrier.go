@@ -97,6 +97,19 @@ type WebhookParser interface {
 // ErrBadSignature marks a webhook whose signature does not verify.
 var ErrBadSignature = errors.New("bad webhook signature")
 
+// Manifester is implemented by carriers whose channels are batch-only
+// (Capabilities.Label = batch_manifest): Book allocates the tracking number
+// from the carrier's range without calling it, Crossdock prints the label,
+// and the day's parcels reach the carrier as one manifest file at the
+// channel's cut-off.
+type Manifester interface {
+	// SubmitManifest hands a manifest file (carriers/paper's CSV) named name
+	// to the carrier. It is idempotent on name, and the carrier takes each
+	// tracking number once whatever file it comes in. A file the carrier
+	// will never accept wraps ErrRefused; other errors may be retried.
+	SubmitManifest(ctx context.Context, name string, file []byte) error
+}
+
 // Voider is implemented by carriers whose channels can cancel a label
 // (Capabilities.VoidWindow > 0), so a cancelled order is neither collected
 // nor billed.

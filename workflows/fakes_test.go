@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +26,55 @@ type fakeStore struct {
 	customs   []logistics.CustomsDecision
 	events    map[string]bool
 	outbox    []store.OutboundEvent
+	documents []store.Document
+	manifest  []store.ManifestEntry
+}
+
+func (s *fakeStore) SaveDocument(_ context.Context, d store.Document) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.documents {
+		if x.TrackingNumber == d.TrackingNumber && x.Kind == d.Kind {
+			return nil
+		}
+	}
+	s.documents = append(s.documents, d)
+	return nil
+}
+
+func (s *fakeStore) AddManifestEntry(_ context.Context, e store.ManifestEntry) (store.ManifestEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.manifest {
+		if x.Carrier == e.Carrier && x.TrackingNumber == e.TrackingNumber {
+			return x, nil
+		}
+	}
+	s.manifest = append(s.manifest, e)
+	return e, nil
+}
+
+func (s *fakeStore) ManifestEntries(_ context.Context, carrier, day string) ([]store.ManifestEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.ManifestEntry
+	for _, x := range s.manifest {
+		if x.Carrier == carrier && x.Day == day {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+func (s *fakeStore) MarkManifestSubmitted(_ context.Context, carrier, file string, numbers []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.manifest {
+		if x.Carrier == carrier && x.SubmittedIn == "" && slices.Contains(numbers, x.TrackingNumber) {
+			s.manifest[i].SubmittedIn = file
+		}
+	}
+	return nil
 }
 
 func (s *fakeStore) AppendEvent(_ context.Context, e store.OutboundEvent) (bool, error) {
@@ -113,6 +164,10 @@ type fakeCarrier struct {
 	refuse   bool
 	down     bool // every booking fails as a 503 would (retryable)
 	attempts int  // Book calls, failed ones included
+	// label is the channel's label mode ("": api); a batch_manifest
+	// channel has a 17:00 UTC cut-off.
+	label     logistics.LabelMode
+	manifests map[string]string // file name -> CSV, as submitted
 
 	// Answers of the compensation operations (nil: it works).
 	voidErr, interceptErr, redirectErr error
@@ -158,10 +213,35 @@ func (c *fakeCarrier) callLog() []string {
 func (c *fakeCarrier) Code() string { return c.code }
 
 func (c *fakeCarrier) Channels() []logistics.Channel {
-	return []logistics.Channel{{Carrier: c.code, Service: "std", Type: logistics.ChannelCourier,
+	ch := logistics.Channel{Carrier: c.code, Service: "std", Type: logistics.ChannelCourier,
 		Destinations: []string{"*"}, EstimatedDays: c.days,
 		Capabilities: logistics.Capabilities{Label: logistics.LabelAPI, Tracking: c.tracking,
-			Customs: logistics.CustomsElectronic, LastMile: logistics.LastMileOwn, DDP: true, MaxWeightGrams: 30000}}}
+			Customs: logistics.CustomsElectronic, LastMile: logistics.LastMileOwn, DDP: true, MaxWeightGrams: 30000}}
+	if c.label != "" {
+		ch.Capabilities.Label = c.label
+	}
+	if c.label == logistics.LabelBatchManifest {
+		ch.Capabilities.Cutoff, ch.Capabilities.CutoffZone = "17:00", "UTC"
+	}
+	return []logistics.Channel{ch}
+}
+
+var _ carriers.Manifester = (*fakeCarrier)(nil)
+
+func (c *fakeCarrier) SubmitManifest(_ context.Context, name string, file []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.manifests == nil {
+		c.manifests = map[string]string{}
+	}
+	c.manifests[name] = string(file)
+	return nil
+}
+
+func (c *fakeCarrier) submitted() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.manifests)
 }
 
 func (c *fakeCarrier) Book(_ context.Context, req carriers.BookRequest) (carriers.Booking, error) {
@@ -181,6 +261,9 @@ func (c *fakeCarrier) Book(_ context.Context, req carriers.BookRequest) (carrier
 	if !ok {
 		tn = fmt.Sprintf("%s-%d", c.code, len(c.bookings)+1)
 		c.bookings[req.IdempotencyKey] = tn
+	}
+	if c.label != "" && c.label != logistics.LabelAPI {
+		return carriers.Booking{TrackingNumber: tn}, nil // no label API: Crossdock prints it
 	}
 	return carriers.Booking{TrackingNumber: tn, LabelURL: "http://labels.invalid/" + tn}, nil
 }

@@ -36,6 +36,7 @@ var (
 	_ carriers.AddressChanger = (*Client)(nil)
 	_ carriers.Interceptor    = (*Client)(nil)
 	_ carriers.Normaliser     = (*Client)(nil)
+	_ carriers.Manifester     = (*Client)(nil)
 )
 
 // NewClient returns the adapter for carrierCode on the sandbox network at
@@ -140,6 +141,16 @@ func (e *APIError) Retryable() bool {
 // other than 408/429) wraps carriers.ErrRefused and an *APIError; outages,
 // rate limits and network errors return a plain error that may be retried.
 func (c *Client) Book(ctx context.Context, req carriers.BookRequest) (carriers.Booking, error) {
+	if batchOnly(c.code) {
+		// No booking API: the number comes from the carrier's range and
+		// the parcel goes on the end-of-day manifest (SubmitManifest).
+		if strings.TrimSpace(req.IdempotencyKey) == "" {
+			return carriers.Booking{}, fmt.Errorf("%w: a manifest booking needs an idempotency key", carriers.ErrRefused)
+		}
+		tn := manifestNumber(req.IdempotencyKey)
+		return carriers.Booking{TrackingNumber: tn, Legs: []logistics.Leg{{Sequence: 1, Kind: logistics.LegDoorToDoor,
+			Carrier: c.code, Service: req.Service, TrackingNumber: tn, Status: logistics.StatusPending}}}, nil
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return carriers.Booking{}, fmt.Errorf("%s book: encode request: %w", c.code, err)
@@ -168,6 +179,21 @@ func (c *Client) Book(ctx context.Context, req carriers.BookRequest) (carriers.B
 			TrackingNumber: resp.Partner.TrackingNumber, Status: logistics.StatusPending},
 	}
 	return b, nil
+}
+
+// SubmitManifest sends the end-of-day manifest file to a batch-only
+// carrier. It is idempotent on name, and the carrier takes each tracking
+// number once whatever file carries it.
+func (c *Client) SubmitManifest(ctx context.Context, name string, file []byte) error {
+	if !batchOnly(c.code) {
+		return fmt.Errorf("%s submit manifest: %w", c.code, carriers.ErrUnsupported)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.baseURL+"/carriers/"+c.code+"/manifests/"+url.PathEscape(name), bytes.NewReader(file))
+	if err != nil {
+		return fmt.Errorf("%s submit manifest: build request: %w", c.code, err)
+	}
+	req.Header.Set("Content-Type", "text/csv")
+	return c.send(req, "submit manifest", new(json.RawMessage))
 }
 
 // Track fetches every scan of trackingNumber and normalises it (Source
@@ -294,6 +320,12 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, i
 	if idempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", idempotencyKey)
 	}
+	return c.send(req, op, out)
+}
+
+// send sends a built request and decodes its answer as do describes.
+func (c *Client) send(req *http.Request, op string, out any) error {
+	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", c.code, op, err)

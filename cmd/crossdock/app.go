@@ -177,7 +177,7 @@ func newActivities(cfg Config, st *store.Store, cr *carriers.Registry, wr *wareh
 	}
 	return &activities.Activities{
 		Store: st, Carriers: cr, Warehouses: wr, Customs: engine,
-		Settings: activities.Settings{PickTimeout: cfg.PickTimeout, PollInterval: cfg.PollInterval,
+		Settings: activities.Settings{PickTimeout: cfg.PickTimeout, PollInterval: cfg.PollInterval, ManifestEvery: cfg.ManifestEvery,
 			CarrierAttempts: cfg.CarrierAttempts, CarrierMaxInterval: cfg.CarrierMaxInterval,
 			SLA: activities.SLA{NoMovement: cfg.SLANoMovement, ImportCustoms: cfg.SLAImportCustoms,
 				PickupWait: cfg.SLAPickupWait, HoldReminder: cfg.HoldReminder, HoldEscalation: cfg.HoldEscalation},

@@ -35,6 +35,7 @@ type Config struct {
 	ShutdownTimeout    time.Duration `env:"CROSSDOCK_SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	PickTimeout        time.Duration `env:"CROSSDOCK_PICK_TIMEOUT" envDefault:"48h"`
 	PollInterval       time.Duration `env:"CROSSDOCK_POLL_INTERVAL" envDefault:"15m"`
+	ManifestEvery      time.Duration `env:"CROSSDOCK_MANIFEST_EVERY"`
 	CarrierAttempts    int32         `env:"CROSSDOCK_CARRIER_MAX_ATTEMPTS" envDefault:"8"`
 	CarrierMaxInterval time.Duration `env:"CROSSDOCK_CARRIER_RETRY_MAX_INTERVAL" envDefault:"2m"`
 	SLANoMovement      time.Duration `env:"CROSSDOCK_SLA_NO_MOVEMENT" envDefault:"72h"`
@@ -147,6 +148,9 @@ func (c Config) validate() error {
 	}
 	if c.PollInterval < time.Second {
 		bad("CROSSDOCK_POLL_INTERVAL", "must be a duration of at least 1s such as 15m")
+	}
+	if c.ManifestEvery != 0 && c.ManifestEvery < time.Second {
+		bad("CROSSDOCK_MANIFEST_EVERY", "must be unset (each channel's daily cut-off) or a duration of at least 1s such as 30s")
 	}
 	if _, err := customs.ParseFeeScope(c.EUFeeScope); err != nil {
 		bad("CROSSDOCK_EU_FEE_SCOPE", "must be all_low_value or ioss_only, got %q", c.EUFeeScope)
