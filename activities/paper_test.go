@@ -42,7 +42,7 @@ func paperOrder() logistics.Order {
 		ShipTo: logistics.Address{Name: "Juan Dela Cruz", Line1: "1 Rizal Ave", City: "Manila", PostalCode: "1000", Country: "PH"},
 		Items: []logistics.Item{{SKU: "T", Description: "Cotton T-shirt", Quantity: 2,
 			UnitPrice: logistics.Money{Amount: decimal.RequireFromString("12.50"), Currency: "USD"},
-			HSCode: "610910", OriginCountry: "CN", WeightGrams: 180, DangerousGoods: logistics.DGNone}}}
+			HSCode:    "610910", OriginCountry: "CN", WeightGrams: 180, DangerousGoods: logistics.DGNone}}}
 }
 
 func batchChannel() logistics.Channel {
