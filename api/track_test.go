@@ -79,6 +79,7 @@ func TestTrackPageLanguages(t *testing.T) {
 		{"Chinese", "zh-CN,zh;q=0.9", "zh-Hans",
 			[]string{"运输中", "进口清关", "预计送达", "2026年11月28日", "英国 London", "物流轨迹"}},
 		{"Swiss German gets German", "de-CH", "de", []string{"Unterwegs"}},
+		{"Traditional Chinese gets the Simplified page, the closest there is", "zh-TW", "zh-Hans", []string{"运输中"}},
 		{"highest q-value wins", "en;q=0.2, de;q=0.9", "de", []string{"Unterwegs"}},
 		{"order of the header does not matter, q does", "fr;q=0.5, es;q=0.8, en;q=0.1", "es", []string{"En tránsito"}},
 		{"first supported of several", "nl, fr;q=0.4", "fr", []string{"En transit"}},
