@@ -51,6 +51,7 @@ type fakeStore struct {
 	shipments []logistics.Shipment
 	stuck     []store.OrderView
 	documents []store.Document
+	public    map[string]store.PublicTrackingView // by tracking number
 
 	// err, when set, fails every call but Ping (the database is down).
 	err       error
@@ -74,6 +75,7 @@ func newFakeStore() *fakeStore {
 		orders:    map[string]store.OrderView{},
 		events:    map[string][]logistics.TrackingEvent{},
 		refs:      map[string]store.ShipmentRef{},
+		public:    map[string]store.PublicTrackingView{},
 	}
 }
 
@@ -299,6 +301,19 @@ func (f *fakeStore) ListStuckOrders(_ context.Context, limit int, cursor string)
 		return nil, "", err
 	}
 	return f.stuck, "", nil
+}
+
+func (f *fakeStore) PublicTracking(_ context.Context, tn string) (store.PublicTrackingView, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return store.PublicTrackingView{}, err
+	}
+	v, ok := f.public[tn]
+	if !ok {
+		return store.PublicTrackingView{}, logistics.ErrNotFound
+	}
+	return v, nil
 }
 
 // temporalCall is one call the API made to Temporal.

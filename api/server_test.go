@@ -216,6 +216,7 @@ func TestRoutesMatchTheSpec(t *testing.T) {
 		"POST /v1/webhooks/orders", "POST /v1/webhooks/carriers/{carrier}", "POST /v1/webhooks/warehouses/{warehouse_id}",
 		"GET /v1/orders/{order_id}", "GET /v1/orders/{order_id}/tracking", "GET /v1/shipments",
 		"GET /v1/tracking/{tracking_number}", "POST /v1/landed-cost",
+		"GET /track/{tracking_number}",
 		"GET /v1/ops/orders", "POST /v1/ops/orders/{merchant_id}/{order_id}/{action}",
 	})
 }
