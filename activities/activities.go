@@ -149,6 +149,7 @@ const (
 	NamePrintDocuments  = "crossdock.PrintDocuments"
 	NameAddToManifest   = "crossdock.AddToManifest"
 	NameSubmitManifest  = "crossdock.SubmitManifest"
+	NameFileCustoms     = "crossdock.FileCustomsEntry"
 )
 
 // Register registers every activity under its stable name.
@@ -172,6 +173,7 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 		NamePrintDocuments:  a.PrintDocuments,
 		NameAddToManifest:   a.AddToManifest,
 		NameSubmitManifest:  a.SubmitManifest,
+		NameFileCustoms:     a.FileCustomsEntry,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

@@ -271,3 +271,43 @@ func (a *Activities) SubmitManifest(ctx context.Context, in SubmitManifestInput)
 	}
 	return SubmitManifestResult{File: name, Lines: len(numbers)}, nil
 }
+
+// FileCustomsEntryInput is a booked parcel on a channel that clears import
+// customs through the carrier's broker.
+type FileCustomsEntryInput struct {
+	Order    logistics.Order           `json:"order"`
+	Shipment logistics.Shipment        `json:"shipment"`
+	Customs  logistics.CustomsDecision `json:"customs"`
+}
+
+// FileCustomsEntryResult says whether the entry went by API (false: the
+// carrier's broker takes it on paper with the parcel, as a batch-only
+// courier's does).
+type FileCustomsEntryResult struct {
+	Filed bool `json:"filed"`
+}
+
+// FileCustomsEntry files the import entry with the carrier's broker
+// (carriers.CustomsBroker). Idempotent. A broker's refusal is final
+// (CarrierRefused: ops must fix the goods data); outages are retried.
+func (a *Activities) FileCustomsEntry(ctx context.Context, in FileCustomsEntryInput) (FileCustomsEntryResult, error) {
+	c, ok := a.Carriers.Get(in.Shipment.Carrier)
+	if !ok {
+		return FileCustomsEntryResult{}, nonRetryable(ErrTypeInvalid, fmt.Errorf("unknown carrier %q", in.Shipment.Carrier))
+	}
+	b, ok := c.(carriers.CustomsBroker)
+	if !ok {
+		return FileCustomsEntryResult{}, nil
+	}
+	err := b.FileCustomsEntry(ctx, in.Shipment.TrackingNumber, carriers.CustomsEntry{Reference: in.Order.OrderID,
+		Decision: in.Customs, Items: in.Order.Items, Importer: in.Order.ShipTo, TaxIDs: in.Order.TaxIDs})
+	switch {
+	case errors.Is(err, carriers.ErrUnsupported):
+		return FileCustomsEntryResult{}, nil
+	case errors.Is(err, carriers.ErrRefused):
+		return FileCustomsEntryResult{}, nonRetryable(ErrTypeCarrierRefused, err)
+	case err != nil:
+		return FileCustomsEntryResult{}, carrierRetryable(err, "file the customs entry of %s with %s", in.Shipment.TrackingNumber, c.Code())
+	}
+	return FileCustomsEntryResult{Filed: true}, nil
+}

@@ -110,6 +110,30 @@ type Manifester interface {
 	SubmitManifest(ctx context.Context, name string, file []byte) error
 }
 
+// CustomsEntry is the import declaration an importer files with a customs
+// broker: the decision Crossdock made (regime, incoterm, duties, taxes,
+// form), the goods line by line, the importer and its tax ids.
+type CustomsEntry struct {
+	Reference string                    `json:"reference"` // the order id
+	Decision  logistics.CustomsDecision `json:"decision"`
+	Items     []logistics.Item          `json:"items"`
+	Importer  logistics.Address         `json:"importer"`
+	TaxIDs    logistics.TaxIDs          `json:"tax_ids"`
+}
+
+// CustomsBroker is implemented by carriers whose channels clear import
+// customs through their broker (Capabilities.Customs = broker): the broker
+// holds the parcel at import customs until the entry is filed. A channel
+// that pre-clears electronically takes the declaration with the booking,
+// and a postal channel takes a printed CN22/CN23 with the parcel.
+type CustomsBroker interface {
+	// FileCustomsEntry files the entry for trackingNumber. It is
+	// idempotent: filing again replaces nothing and succeeds. An entry the
+	// broker will never accept wraps ErrRefused; other errors may be
+	// retried.
+	FileCustomsEntry(ctx context.Context, trackingNumber string, entry CustomsEntry) error
+}
+
 // Voider is implemented by carriers whose channels can cancel a label
 // (Capabilities.VoidWindow > 0), so a cancelled order is neither collected
 // nor billed.

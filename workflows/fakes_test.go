@@ -168,6 +168,10 @@ type fakeCarrier struct {
 	// channel has a 17:00 UTC cut-off.
 	label     logistics.LabelMode
 	manifests map[string]string // file name -> CSV, as submitted
+	// customsPath is the channel's customs path ("": electronic); entries
+	// are the customs entries filed with its broker.
+	customsPath logistics.CustomsPath
+	entries     []carriers.CustomsEntry
 
 	// Answers of the compensation operations (nil: it works).
 	voidErr, interceptErr, redirectErr error
@@ -223,10 +227,29 @@ func (c *fakeCarrier) Channels() []logistics.Channel {
 	if c.label == logistics.LabelBatchManifest {
 		ch.Capabilities.Cutoff, ch.Capabilities.CutoffZone = "17:00", "UTC"
 	}
+	if c.customsPath != "" {
+		ch.Capabilities.Customs = c.customsPath
+	}
 	return []logistics.Channel{ch}
 }
 
-var _ carriers.Manifester = (*fakeCarrier)(nil)
+var (
+	_ carriers.Manifester    = (*fakeCarrier)(nil)
+	_ carriers.CustomsBroker = (*fakeCarrier)(nil)
+)
+
+func (c *fakeCarrier) FileCustomsEntry(_ context.Context, tn string, e carriers.CustomsEntry) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = append(c.entries, e)
+	return nil
+}
+
+func (c *fakeCarrier) filedEntries() []carriers.CustomsEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.entries)
+}
 
 func (c *fakeCarrier) SubmitManifest(_ context.Context, name string, file []byte) error {
 	c.mu.Lock()

@@ -451,8 +451,10 @@ func (w *orderWorkflow) book(ctx workflow.Context, number int, parcel logistics.
 		"every eligible channel refused: "+strings.Join(refusals, "; "), "AllRefused", nil)
 }
 
-// handover does what a carrier without APIs needs once its parcels are
-// booked: Crossdock prints their labels and postal customs forms, and puts
+// handover does what a channel's gaps need once its parcels are booked:
+// Crossdock prints labels and postal customs forms (CN22/CN23) where the
+// carrier has no label API or customs go on paper, files the import entry
+// with the carrier's broker where customs clear through one, and puts
 // batch-only carriers' parcels on the manifest of the channel's next
 // cut-off, waits for it and submits the manifest. Every step is idempotent,
 // so a retry after ops unstick the order repeats nothing. A cancellation
@@ -470,6 +472,12 @@ func (w *orderWorkflow) handover(ctx workflow.Context) error {
 			if err := workflow.ExecuteActivity(sctx, activities.NamePrintDocuments, activities.PrintDocumentsInput{
 				Order: w.order, Origin: w.origin, Shipment: sh, Channel: ch, Customs: w.customs, Date: workflow.Now(ctx),
 			}).Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+		if ch.Capabilities.Customs == logistics.CustomsBroker {
+			if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, w.carrierOptions()), activities.NameFileCustoms,
+				activities.FileCustomsEntryInput{Order: w.order, Shipment: sh, Customs: w.customs}).Get(ctx, nil); err != nil {
 				return err
 			}
 		}

@@ -450,3 +450,22 @@ func TestBatchOnlyCarrierGetsAPrintedLabelAndTheEndOfDayManifest(t *testing.T) {
 	assert.Less(t, submitted.Sub(cutoff), time.Hour)
 	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
 }
+
+func TestBrokerChannelGetsTheImportEntryFiled(t *testing.T) {
+	consol := &fakeCarrier{code: "consol", days: 9, tracking: logistics.TrackingPush, customsPath: logistics.CustomsBroker}
+	h := newHarness(t, consol)
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	for i, e := range journey("consol-1") {
+		h.signalShipment(time.Duration(i+4)*time.Hour, e)
+	}
+	h.run()
+	entries := consol.filedEntries()
+	require.Len(t, entries, 1, "filed once, with the booking's number")
+	assert.Equal(t, "TT-1", entries[0].Reference)
+	assert.Equal(t, "decided_for_GB", entries[0].Decision.Regime, "the decision Crossdock made goes to the broker")
+	assert.Equal(t, "London", entries[0].Importer.City)
+	assert.Len(t, entries[0].Items, 1)
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+	assert.Empty(t, h.store.documents, "a broker channel with a label API prints nothing")
+}

@@ -37,6 +37,7 @@ var (
 	_ carriers.Interceptor    = (*Client)(nil)
 	_ carriers.Normaliser     = (*Client)(nil)
 	_ carriers.Manifester     = (*Client)(nil)
+	_ carriers.CustomsBroker  = (*Client)(nil)
 )
 
 // NewClient returns the adapter for carrierCode on the sandbox network at
@@ -273,6 +274,18 @@ func (c *Client) Intercept(ctx context.Context, trackingNumber string) error {
 		return fmt.Errorf("%s intercept: %w", c.code, carriers.ErrUnsupported)
 	}
 	return c.operate(ctx, "intercept", trackingNumber, "intercept", struct{}{})
+}
+
+// FileCustomsEntry files the importer's entry with the carrier's broker,
+// for channels that clear customs through it; the parcel waits at import
+// customs until it is filed. Idempotent. Carriers without broker channels,
+// and batch-only ones (no API), return carriers.ErrUnsupported.
+func (c *Client) FileCustomsEntry(ctx context.Context, trackingNumber string, entry carriers.CustomsEntry) error {
+	broker := func(caps logistics.Capabilities) bool { return caps.Customs == logistics.CustomsBroker }
+	if !anyChannel(c.code, broker) || batchOnly(c.code) {
+		return fmt.Errorf("%s customs entry: %w", c.code, carriers.ErrUnsupported)
+	}
+	return c.operate(ctx, "customs entry", trackingNumber, "customs-entry", entry)
 }
 
 // operate posts body to the shipment's action route.

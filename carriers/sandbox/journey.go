@@ -24,6 +24,10 @@ type shipment struct {
 	due      time.Time // when the next step plays
 	gen      int       // bumped when the journey stops or changes; stale timers see it and do nothing
 	onHold   bool      // a customs hold scan was emitted for the current step
+	// entryFiled: the shipper filed the import entry with the carrier's
+	// broker; awaitingEntry: the parcel is parked at import customs until
+	// it is.
+	entryFiled, awaitingEntry bool
 	attempts int       // failed delivery attempts so far
 	lastMile bool      // the parcel has gone out for delivery
 	voided   bool      // the label was voided: the journey stopped
@@ -185,6 +189,16 @@ func (s *Server) fire(sh *shipment, gen int) {
 			s.schedule(sh)
 			return
 		}
+	}
+	if st.kind == stepImportCustoms && needsEntry(sh) && !sh.entryFiled {
+		// The broker clears nothing without the importer's entry: the
+		// parcel waits at import customs (no timer) until it is filed.
+		if !sh.onHold {
+			s.emit(sh, p.holdCode, st.at, now, false)
+			sh.onHold = true
+		}
+		sh.awaitingEntry = true
+		return
 	}
 	if st.kind == stepDelivered && p.attemptCode != "" && s.faults.is(sh.carrier, FaultFailedAttempt) {
 		sh.attempts++

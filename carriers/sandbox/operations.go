@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/crossdock/crossdock/carriers"
 	"github.com/crossdock/crossdock/logistics"
 )
 
@@ -154,4 +155,58 @@ func refuseInTransitChange(sh *shipment) (code, message string) {
 		return "completed", sh.carrier + " has finished with the parcel (delivered, handed over or returned)"
 	}
 	return "", ""
+}
+
+// needsEntry reports whether sh's channel clears customs through the
+// carrier's broker, which needs the importer's entry filed by API. A
+// batch-only carrier has no API: its broker works from the paper that
+// travels with the parcel.
+func needsEntry(sh *shipment) bool {
+	return capabilities(sh.carrier, sh.service).Customs == logistics.CustomsBroker && !batchOnly(sh.carrier)
+}
+
+// customsEntry handles POST /carriers/{carrier}/shipments/{number}/customs-entry:
+// the importer's entry for the carrier's broker (carriers.CustomsEntry). A
+// parcel parked at import customs for want of it moves on at once.
+func (s *Server) customsEntry(w http.ResponseWriter, r *http.Request, carrier string) {
+	var entry carriers.CustomsEntry
+	if err := decodeJSON(w, r, &entry); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a customs entry: "+err.Error(), nil)
+		return
+	}
+	var problems []logistics.FieldProblem
+	if entry.Decision.Regime == "" {
+		problems = append(problems, logistics.FieldProblem{Field: "decision.regime", Problem: "is required"})
+	}
+	if len(entry.Items) == 0 {
+		problems = append(problems, logistics.FieldProblem{Field: "items", Problem: "must list the goods"})
+	}
+	for i, it := range entry.Items {
+		if it.HSCode == "" || it.Description == "" || it.Quantity <= 0 {
+			problems = append(problems, logistics.FieldProblem{Field: fmt.Sprintf("items[%d]", i),
+				Problem: "needs an HS code, a description and a quantity"})
+		}
+	}
+	if entry.Importer.Country == "" {
+		problems = append(problems, logistics.FieldProblem{Field: "importer.country", Problem: "is required"})
+	}
+	if len(problems) > 0 {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_request", "the customs entry is incomplete", problems)
+		return
+	}
+	s.shipmentOp(w, r, carrier, func(sh *shipment, caps logistics.Capabilities, now time.Time) (string, string) {
+		if caps.Customs != logistics.CustomsBroker || batchOnly(sh.carrier) {
+			return codeUnsupported, fmt.Sprintf("%s service %s takes no customs entry by API", sh.carrier, sh.service)
+		}
+		if sh.voided {
+			return "voided", "the label was voided"
+		}
+		sh.entryFiled = true
+		if sh.awaitingEntry {
+			sh.awaitingEntry = false
+			sh.due = now
+			s.schedule(sh)
+		}
+		return "", ""
+	})
 }

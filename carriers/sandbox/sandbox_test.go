@@ -456,6 +456,27 @@ func TestConsolHandsOverToPost(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, early)
 
+	// The consolidator's broker clears nothing without the importer's
+	// entry: the parcel waits at import customs until it is filed.
+	var held []logistics.TrackingEvent
+	require.Eventually(t, func() bool {
+		held, err = w.adapters[sandbox.Consol].Track(ctx, b.TrackingNumber)
+		return err == nil && len(held) > 0 && held[len(held)-1].RawCode == "CC_HOLD"
+	}, 5*time.Second, 20*time.Millisecond, "held at import customs")
+	time.Sleep(50 * time.Millisecond) // hours at this speed-up: still held
+	still, err := w.adapters[sandbox.Consol].Track(ctx, b.TrackingNumber)
+	require.NoError(t, err)
+	assert.Equal(t, "CC_HOLD", still[len(still)-1].RawCode)
+	bad := w.adapters[sandbox.Consol].FileCustomsEntry(ctx, b.TrackingNumber, carriers.CustomsEntry{})
+	assert.ErrorIs(t, bad, carriers.ErrRefused, "an empty entry is refused")
+	entry := carriers.CustomsEntry{Reference: "o1", Decision: logistics.CustomsDecision{Regime: "uk_low_value"},
+		Items: []logistics.Item{{SKU: "T", Description: "Cotton T-shirt", Quantity: 1, HSCode: "610910", OriginCountry: "CN"}},
+		Importer: logistics.Address{Name: "Ada", City: "London", Country: "GB"}}
+	require.NoError(t, w.adapters[sandbox.Consol].FileCustomsEntry(ctx, b.TrackingNumber, entry))
+	require.NoError(t, w.adapters[sandbox.Consol].FileCustomsEntry(ctx, b.TrackingNumber, entry), "idempotent")
+	assert.ErrorIs(t, w.adapters[sandbox.Express].FileCustomsEntry(ctx, "x", entry), carriers.ErrUnsupported,
+		"express pre-clears electronically")
+
 	var lineHaul, lastMile []logistics.TrackingEvent
 	require.Eventually(t, func() bool {
 		lastMile, err = w.adapters[sandbox.Post].Track(ctx, b.Legs[1].TrackingNumber)
