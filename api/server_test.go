@@ -210,7 +210,7 @@ func TestRoutesMatchTheSpec(t *testing.T) {
 	sort.Strings(inSpec)
 	sort.Strings(registered)
 	assert.Equal(t, inSpec, registered)
-	assert.Len(t, registered, 16)
+	assert.Len(t, registered, 24)
 }
 
 func TestServedSpec(t *testing.T) {
