@@ -264,8 +264,8 @@ type FanOutResult struct {
 // event's merchant that subscribes to its type and existed when the event
 // was appended, due at at, and marks the events fanned out. It is idempotent
 // and safe to run from several senders at once: a delivery is unique per
-// endpoint and event, and on Postgres concurrent callers skip each other's
-// events instead of waiting for them.
+// endpoint and event, and on Postgres concurrent callers take turns (row
+// locks), so an order's deliveries are created in outbox order.
 func (s *Store) FanOutEvents(ctx context.Context, at time.Time, limit int) (FanOutResult, error) {
 	at = dbTime(at)
 	var res FanOutResult
@@ -273,7 +273,11 @@ func (s *Store) FanOutEvents(ctx context.Context, at time.Time, limit int) (FanO
 		var events []outboundEventRow
 		q := tx.Where("fanned_out_at IS NULL").Order("seq").Limit(limit)
 		if s.dialect == DialectPostgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
+			// Concurrent fan-outs wait for each other rather than skip
+			// locked events: skipping would let a later event of an order
+			// become a delivery (and be sent) before an earlier one whose
+			// fan-out has not committed yet.
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 		}
 		if err := q.Find(&events).Error; err != nil {
 			return fmt.Errorf("read outbox: %w", err)
