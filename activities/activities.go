@@ -7,6 +7,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -26,6 +27,12 @@ const (
 	// this channel (try the next channel), or will never make this void,
 	// redirect or intercept (take the saga's next branch).
 	ErrTypeCarrierRefused = "CarrierRefused"
+	// ErrTypeCarrierUnavailable: the carrier's circuit breaker is open (it
+	// kept failing lately); the booking should go to the next-best channel.
+	ErrTypeCarrierUnavailable = "CarrierUnavailable"
+	// ErrTypeCarrierBusy: the carrier asked to be called again later (429 or
+	// 503 with Retry-After); the next attempt waits at least that long.
+	ErrTypeCarrierBusy = "CarrierBusy"
 	// ErrTypeWarehouseRefused: the warehouse refused the pick request.
 	ErrTypeWarehouseRefused = "WarehouseRefused"
 	// ErrTypeInvalid: the input can never succeed (unknown carrier, bad data).
@@ -43,11 +50,16 @@ type Store interface {
 	SaveCustomsDecision(ctx context.Context, merchantID, orderID string, d logistics.CustomsDecision, at time.Time) error
 	AddTrackingEvents(ctx context.Context, merchantID, orderID string, shipmentNumber int, events []logistics.TrackingEvent) (int, error)
 	AppendEvent(ctx context.Context, e store.OutboundEvent) (bool, error)
+	SaveDocument(ctx context.Context, d store.Document) error
+	AddManifestEntry(ctx context.Context, e store.ManifestEntry) (store.ManifestEntry, error)
+	ManifestEntries(ctx context.Context, carrier, day string) ([]store.ManifestEntry, error)
+	MarkManifestSubmitted(ctx context.Context, carrier, file string, trackingNumbers []string) error
 }
 
 // CustomsEngine decides the customs regime and landed cost of an order.
 type CustomsEngine interface {
 	Decide(in customs.Input) (logistics.CustomsDecision, error)
+	Convert(m logistics.Money, to string) (logistics.Money, error)
 }
 
 // Settings are the worker's tunables that workflows read once through the
@@ -67,6 +79,10 @@ type Settings struct {
 	// overrides them per lane ("CN-GB"), field by field.
 	SLA      SLA            `json:"sla"`
 	SLALanes map[string]SLA `json:"sla_lanes,omitempty"`
+	// ManifestEvery, when positive, sends batch-only carriers' manifests
+	// every that often instead of at each channel's daily cut-off (dev
+	// mode and tests, whose parcels cannot wait for tomorrow).
+	ManifestEvery time.Duration `json:"manifest_every,omitempty"`
 }
 
 // ForLane is the SLA of a lane: the lane's non-zero values over the defaults.
@@ -130,6 +146,9 @@ const (
 	NameVoidLabel       = "crossdock.VoidLabel"
 	NameChangeAddress   = "crossdock.ChangeAddressInTransit"
 	NameIntercept       = "crossdock.Intercept"
+	NamePrintDocuments  = "crossdock.PrintDocuments"
+	NameAddToManifest   = "crossdock.AddToManifest"
+	NameSubmitManifest  = "crossdock.SubmitManifest"
 )
 
 // Register registers every activity under its stable name.
@@ -150,6 +169,9 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 		NameVoidLabel:       a.VoidLabel,
 		NameChangeAddress:   a.ChangeAddressInTransit,
 		NameIntercept:       a.Intercept,
+		NamePrintDocuments:  a.PrintDocuments,
+		NameAddToManifest:   a.AddToManifest,
+		NameSubmitManifest:  a.SubmitManifest,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -163,6 +185,18 @@ func (a *Activities) GetSettings(ctx context.Context) (Settings, error) {
 // nonRetryable wraps err as a final failure of the given type.
 func nonRetryable(errType string, err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), errType, err)
+}
+
+// carrierRetryable wraps a carrier error that may succeed later. When the
+// carrier said how long to wait (Retry-After), the next attempt is
+// scheduled no sooner, whatever the retry policy's own back-off says.
+func carrierRetryable(err error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...) + ": " + err.Error()
+	if d, ok := carriers.RetryAfter(err); ok {
+		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeCarrierBusy,
+			temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
+	}
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), err)
 }
 
 // classify turns a domain error into a final failure when retrying cannot

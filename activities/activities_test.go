@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,10 +25,42 @@ type memStore struct {
 	shipments []store.ShipmentRecord
 	events    []logistics.TrackingEvent
 	seen      map[string]bool
+	documents []store.Document
+	manifest  []store.ManifestEntry
 }
 
 var _ activities.Store = (*memStore)(nil)
 
+func (m *memStore) SaveDocument(_ context.Context, d store.Document) error {
+	m.documents = append(m.documents, d)
+	return nil
+}
+func (m *memStore) AddManifestEntry(_ context.Context, e store.ManifestEntry) (store.ManifestEntry, error) {
+	for _, x := range m.manifest {
+		if x.Carrier == e.Carrier && x.TrackingNumber == e.TrackingNumber {
+			return x, nil
+		}
+	}
+	m.manifest = append(m.manifest, e)
+	return e, nil
+}
+func (m *memStore) ManifestEntries(_ context.Context, carrier, day string) ([]store.ManifestEntry, error) {
+	var out []store.ManifestEntry
+	for _, x := range m.manifest {
+		if x.Carrier == carrier && x.Day == day {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+func (m *memStore) MarkManifestSubmitted(_ context.Context, carrier, file string, numbers []string) error {
+	for i, x := range m.manifest {
+		if x.Carrier == carrier && x.SubmittedIn == "" && slices.Contains(numbers, x.TrackingNumber) {
+			m.manifest[i].SubmittedIn = file
+		}
+	}
+	return nil
+}
 func (m *memStore) SaveOrder(context.Context, store.OrderRecord) (bool, error) { return true, nil }
 func (m *memStore) AppendEvent(context.Context, store.OutboundEvent) (bool, error) {
 	return true, nil
@@ -132,6 +165,7 @@ func TestBookShipmentClassifiesCarrierErrors(t *testing.T) {
 	}{
 		{"refusal is final", fmt.Errorf("%w: no service to GB", carriers.ErrRefused), activities.ErrTypeCarrierRefused, true},
 		{"outage is retried", errors.New("503 service unavailable"), "", false},
+		{"rate limit is retried after the carrier's delay", busy{wait: 7 * time.Second}, activities.ErrTypeCarrierBusy, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &memStore{}
@@ -144,8 +178,39 @@ func TestBookShipmentClassifiesCarrierErrors(t *testing.T) {
 			}
 			assert.Equal(t, tc.nonRetryable, final)
 			assert.Empty(t, st.shipments, "a failed booking records nothing")
+			if b, ok := tc.err.(busy); ok {
+				var appErr *temporal.ApplicationError
+				require.ErrorAs(t, err, &appErr)
+				assert.Equal(t, b.wait, appErr.NextRetryDelay(), "the next attempt waits as long as the carrier asked")
+			}
 		})
 	}
+}
+
+// busy is a carrier's 429 with Retry-After.
+type busy struct{ wait time.Duration }
+
+func (b busy) Error() string             { return "429 too many requests" }
+func (b busy) RetryAfter() time.Duration { return b.wait }
+
+var _ carriers.RetryAfterError = busy{}
+
+func TestBookingThroughAnOpenCircuitIsUnavailableNotRetried(t *testing.T) {
+	sc := &scriptedCarrier{err: errors.New("502 bad gateway")}
+	reg := carriers.NewRegistry(sc).WithBreakers(carriers.NewBreakers(carriers.BreakerSettings{ConsecutiveFailures: 2, OpenFor: time.Hour}))
+	e := env(&activities.Activities{Store: &memStore{}, Carriers: reg})
+	for range 2 {
+		_, err := e.ExecuteActivity(activities.NameBookShipment, bookInput())
+		typ, final := appErrType(err)
+		require.False(t, final, typ)
+	}
+	sc.err = nil
+	sc.last = carriers.BookRequest{}
+	_, err := e.ExecuteActivity(activities.NameBookShipment, bookInput())
+	typ, final := appErrType(err)
+	assert.Equal(t, activities.ErrTypeCarrierUnavailable, typ)
+	assert.True(t, final, "the workflow moves to the next channel instead of retrying here")
+	assert.Empty(t, sc.last.IdempotencyKey, "the carrier was not called")
 }
 
 func TestBookShipmentRecordsTheShipmentForWebhookRouting(t *testing.T) {

@@ -148,5 +148,5 @@ func classifyCarrierOp(err error, op, carrier, trackingNumber string) error {
 	case errors.Is(err, carriers.ErrRefused):
 		return nonRetryable(ErrTypeCarrierRefused, err)
 	}
-	return fmt.Errorf("%s %s with %s: %w", op, trackingNumber, carrier, err)
+	return carrierRetryable(err, "%s %s with %s", op, trackingNumber, carrier)
 }

@@ -50,10 +50,17 @@ func (a *Activities) PlanChannels(ctx context.Context, in PlanChannelsInput) (Pl
 			dg = append(dg, it.DangerousGoods)
 		}
 	}
-	options, rejected := a.Carriers.Plan(carriers.PlanRequest{
+	req := carriers.PlanRequest{
 		Origin: origin.Country, Destination: in.Order.ShipTo.Country, WeightGrams: heaviest,
 		DangerousGoods: dg, ServiceLevel: in.Order.ServiceLevel, Incoterm: in.Order.Incoterm, TaxIDs: in.Order.TaxIDs,
-	})
+	}
+	if a.Customs != nil {
+		// Landed cost on the day of planning (the rules in force today).
+		req.Costing = carriers.CustomsCosting(a.Customs, customs.Input{Items: in.Order.Items,
+			Destination: in.Order.ShipTo.Country, Incoterm: in.Order.Incoterm, TaxIDs: in.Order.TaxIDs,
+			Date: activity.GetInfo(ctx).StartedTime})
+	}
+	options, rejected := a.Carriers.Plan(req)
 	return PlanChannelsResult{Origin: origin, Options: options, Rejected: rejected}, nil
 }
 
@@ -78,26 +85,39 @@ func (a *Activities) BookShipment(ctx context.Context, in BookShipmentInput) (lo
 	if !ok {
 		return logistics.Shipment{}, nonRetryable(ErrTypeInvalid, fmt.Errorf("unknown carrier %q", in.Channel.Carrier))
 	}
-	b, err := c.Book(ctx, carriers.BookRequest{
+	req := carriers.BookRequest{
 		IdempotencyKey: in.IdempotencyKey, MerchantID: in.Order.MerchantID, OrderID: in.Order.OrderID,
 		ShipmentNumber: in.Number, Service: in.Channel.Service, ShipFrom: in.Origin, ShipTo: in.Order.ShipTo,
 		Parcel: in.Parcel, Items: in.Order.Items, Customs: in.Customs,
 		TaxIDs: customs.AttachedTaxIDs(in.Customs, in.Order.TaxIDs, in.Channel.Capabilities.TaxIDsRequired),
-	})
-	if errors.Is(err, carriers.ErrRefused) {
-		return logistics.Shipment{}, nonRetryable(ErrTypeCarrierRefused, err)
 	}
-	if err != nil {
-		return logistics.Shipment{}, fmt.Errorf("book with %s: %w", c.Code(), err)
+	var b carriers.Booking
+	err := a.Carriers.Breakers().Do(c.Code(), func() (err error) {
+		b, err = c.Book(ctx, req)
+		return err
+	})
+	switch {
+	case errors.Is(err, carriers.ErrRefused):
+		return logistics.Shipment{}, nonRetryable(ErrTypeCarrierRefused, err)
+	case errors.Is(err, carriers.ErrCircuitOpen):
+		return logistics.Shipment{}, nonRetryable(ErrTypeCarrierUnavailable, err)
+	case err != nil:
+		return logistics.Shipment{}, carrierRetryable(err, "book with %s", c.Code())
 	}
 	legs := b.Legs
 	if len(legs) == 0 {
 		legs = []logistics.Leg{{Sequence: 1, Kind: logistics.LegDoorToDoor, Carrier: c.Code(),
 			Service: in.Channel.Service, TrackingNumber: b.TrackingNumber, Status: logistics.StatusInfoReceived}}
 	}
+	labelURL := b.LabelURL
+	if labelURL == "" && in.Channel.Capabilities.Label != logistics.LabelAPI {
+		// Crossdock prints this label (PrintDocuments); the merchant API
+		// serves it, relative to the API's own address.
+		labelURL = PrintedLabelPath(b.TrackingNumber)
+	}
 	sh := logistics.Shipment{
 		MerchantID: in.Order.MerchantID, OrderID: in.Order.OrderID, Number: in.Number,
-		Carrier: c.Code(), Service: in.Channel.Service, TrackingNumber: b.TrackingNumber, LabelURL: b.LabelURL,
+		Carrier: c.Code(), Service: in.Channel.Service, TrackingNumber: b.TrackingNumber, LabelURL: labelURL,
 		Status: logistics.StatusInfoReceived, Phase: logistics.PhaseOrigin,
 		Origin: in.Origin.Country, Destination: in.Order.ShipTo.Country,
 		EstimatedDelivery: b.EstimatedDelivery, Parcel: in.Parcel, Legs: legs,
@@ -191,7 +211,7 @@ func (a *Activities) PollTracking(ctx context.Context, in PollTrackingInput) (Po
 			continue
 		}
 		if err != nil {
-			return PollTrackingResult{}, fmt.Errorf("track %s with %s: %w", leg.TrackingNumber, leg.Carrier, err)
+			return PollTrackingResult{}, carrierRetryable(err, "track %s with %s", leg.TrackingNumber, leg.Carrier)
 		}
 		polled++
 		events = append(events, evs...)

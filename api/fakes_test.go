@@ -50,6 +50,8 @@ type fakeStore struct {
 	refs      map[string]store.ShipmentRef
 	shipments []logistics.Shipment
 	stuck     []store.OrderView
+	documents []store.Document
+	public    map[string]store.PublicTrackingView // by tracking number
 
 	// err, when set, fails every call but Ping (the database is down).
 	err       error
@@ -73,6 +75,7 @@ func newFakeStore() *fakeStore {
 		orders:    map[string]store.OrderView{},
 		events:    map[string][]logistics.TrackingEvent{},
 		refs:      map[string]store.ShipmentRef{},
+		public:    map[string]store.PublicTrackingView{},
 	}
 }
 
@@ -227,6 +230,20 @@ func (f *fakeStore) ShipmentByTrackingNumber(_ context.Context, tn string) (stor
 	return ref, nil
 }
 
+func (f *fakeStore) GetDocument(_ context.Context, merchantID, tn, kind string) (store.Document, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return store.Document{}, err
+	}
+	for _, d := range f.documents {
+		if d.MerchantID == merchantID && d.TrackingNumber == tn && d.Kind == kind {
+			return d, nil
+		}
+	}
+	return store.Document{}, logistics.ErrNotFound
+}
+
 func (f *fakeStore) MerchantShipmentByTrackingNumber(_ context.Context, merchantID, tn string) (logistics.Shipment, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
@@ -284,6 +301,19 @@ func (f *fakeStore) ListStuckOrders(_ context.Context, limit int, cursor string)
 		return nil, "", err
 	}
 	return f.stuck, "", nil
+}
+
+func (f *fakeStore) PublicTracking(_ context.Context, tn string) (store.PublicTrackingView, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return store.PublicTrackingView{}, err
+	}
+	v, ok := f.public[tn]
+	if !ok {
+		return store.PublicTrackingView{}, logistics.ErrNotFound
+	}
+	return v, nil
 }
 
 // temporalCall is one call the API made to Temporal.

@@ -170,6 +170,38 @@ func (s *Server) getTracking(c *gin.Context) {
 	c.JSON(http.StatusOK, toShipment(sh))
 }
 
+// documentKinds maps the route's last segment to the stored kind.
+var documentKinds = map[string]string{"label": store.DocumentLabel, "customs-form": store.DocumentCustomsForm}
+
+// getDocument handles GET /v1/tracking/{tracking_number}/label and
+// /customs-form: the PDF Crossdock printed for a parcel whose carrier has no
+// label API, or its postal customs declaration (CN22/CN23). A parcel whose
+// carrier printed its own label has none here (its label_url points at the
+// carrier), which answers 404 like another merchant's parcel.
+func (s *Server) getDocument(kind string) gin.HandlerFunc {
+	stored := documentKinds[kind]
+	return func(c *gin.Context) {
+		notFound := logistics.Errorf(logistics.CodeNotFound, "no %s for this tracking number", kind)
+		tn := c.Param("tracking_number")
+		if !trackingNumberPattern.MatchString(tn) {
+			s.fail(c, notFound)
+			return
+		}
+		d, err := s.cfg.Store.GetDocument(c.Request.Context(), merchantOf(c).ID, tn, stored)
+		if logistics.ErrorCode(err) == logistics.CodeNotFound {
+			s.fail(c, notFound)
+			return
+		}
+		if err != nil {
+			s.fail(c, fromStore(err))
+			return
+		}
+		c.Header("Content-Disposition", `inline; filename="`+tn+"-"+kind+`.pdf"`)
+		c.Header("Cache-Control", "private, max-age=3600")
+		c.Data(http.StatusOK, d.ContentType, d.Content)
+	}
+}
+
 // listShipments handles GET /v1/shipments with its filters and paging.
 func (s *Server) listShipments(c *gin.Context) {
 	f, err := parseShipmentFilter(c)

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -249,4 +250,33 @@ func TestRateLimit(t *testing.T) {
 	h.now = h.now.Add(time.Second)
 	rec = h.do(http.MethodGet, "/v1/orders/TT-1", nil, bearer(merchantKeyDemo))
 	assert.Equal(t, http.StatusOK, rec.Code)
+}
+
+func TestPrintedDocumentsAreTheMerchantsOwn(t *testing.T) {
+	h := newHarness(t)
+	get := func(path string) *httptest.ResponseRecorder {
+		return h.do(http.MethodGet, path, nil, bearer(merchantKeyDemo))
+	}
+	pdf := []byte("%PDF-1.4 label")
+	h.store.documents = append(h.store.documents,
+		store.Document{MerchantID: "m_demo", OrderID: "TT-1", TrackingNumber: "SL000000001", Kind: store.DocumentLabel,
+			ContentType: "application/pdf", Content: pdf},
+		store.Document{MerchantID: "m_demo", OrderID: "TT-1", TrackingNumber: "SL000000001", Kind: store.DocumentCustomsForm,
+			ContentType: "application/pdf", Content: []byte("%PDF-1.4 cn22")})
+
+	w := get("/v1/tracking/SL000000001/label")
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Equal(t, "application/pdf", w.Header().Get("Content-Type"))
+	assert.Equal(t, pdf, w.Body.Bytes())
+	w = get("/v1/tracking/SL000000001/customs-form")
+	require.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, w.Body.String(), "cn22")
+
+	missing := get("/v1/tracking/SL999999999/label")
+	assert.Equal(t, http.StatusNotFound, missing.Code)
+	h.store.documents[0].MerchantID = "m_other"
+	others := get("/v1/tracking/SL000000001/label")
+	assert.Equal(t, http.StatusNotFound, others.Code)
+	assert.Equal(t, missing.Body.String(), others.Body.String(), "another merchant's label looks missing")
+	assert.Equal(t, http.StatusNotFound, get("/v1/tracking/..%2F..%2Fetc/label").Code)
 }

@@ -1,8 +1,9 @@
 // Package api is Crossdock's HTTP surface (contract.md): signed inbound
 // webhooks from the order service, carriers and warehouses, the merchant API,
-// the ops routes, health and metrics. It never writes order state itself: it
-// verifies, records the webhook for idempotency and hands the event to the
-// order's workflow; reads come from the store's projection.
+// the ops routes, the buyer's public tracking page, health and metrics. It
+// never writes order state itself: it verifies, records the webhook for
+// idempotency and hands the event to the order's workflow; reads come from
+// the store's projection.
 package api
 
 import (
@@ -67,8 +68,13 @@ type Store interface {
 	MerchantShipmentByTrackingNumber(ctx context.Context, merchantID, trackingNumber string) (logistics.Shipment, error)
 	// ListShipments returns a page of a merchant's shipments and the next cursor.
 	ListShipments(ctx context.Context, merchantID string, filter store.ShipmentFilter) ([]logistics.Shipment, string, error)
+	// GetDocument returns a merchant's printed document of a parcel.
+	GetDocument(ctx context.Context, merchantID, trackingNumber, kind string) (store.Document, error)
 	// ListStuckOrders returns a page of orders that need ops, across merchants.
 	ListStuckOrders(ctx context.Context, limit int, cursor string) ([]store.OrderView, string, error)
+	// PublicTracking returns what the buyer's tracking page may show of the
+	// shipment owning a tracking number (any leg's), across merchants.
+	PublicTracking(ctx context.Context, trackingNumber string) (store.PublicTrackingView, error)
 }
 
 // Config wires a Server. Store, Temporal and at least one order webhook
@@ -99,6 +105,12 @@ type Config struct {
 	// and RateBurst its burst (default 20).
 	RateLimit rate.Limit
 	RateBurst int
+	// TrackRateLimit is each client address's sustained requests per second
+	// on the public tracking page (default 1; IPv6 counted per /64) and
+	// TrackRateBurst its burst (default 20). Behind a proxy every buyer has
+	// the proxy's address: raise these there.
+	TrackRateLimit rate.Limit
+	TrackRateBurst int
 	// ReadyTimeout bounds each dependency check of GET /readyz (default 2s).
 	ReadyTimeout time.Duration
 	// Quoter answers POST /v1/landed-cost (nil: the route answers 503
@@ -124,6 +136,8 @@ type Server struct {
 
 	limitersMu sync.Mutex
 	limiters   map[string]*rate.Limiter
+
+	track *trackPage
 }
 
 // New checks cfg and builds the server with every route of contract.md.
@@ -171,6 +185,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RateBurst <= 0 {
 		cfg.RateBurst = 20
 	}
+	if cfg.TrackRateLimit <= 0 {
+		cfg.TrackRateLimit = 1
+	}
+	if cfg.TrackRateBurst <= 0 {
+		cfg.TrackRateBurst = 20
+	}
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 2 * time.Second
 	}
@@ -193,6 +213,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: register metrics: %w", err)
 	}
+	track, err := newTrackPage(cfg.TrackRateLimit, cfg.TrackRateBurst)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	s := &Server{
 		cfg:        cfg,
 		logger:     cfg.Logger,
@@ -201,6 +225,7 @@ func New(cfg Config) (*Server, error) {
 		metrics:    metrics,
 		metricsH:   promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
 		limiters:   map[string]*rate.Limiter{},
+		track:      track,
 	}
 	s.engine = s.routes()
 	return s, nil
@@ -233,7 +258,12 @@ func (s *Server) routes() *gin.Engine {
 	// addresses; ClientIP is the peer's address.
 	_ = r.SetTrustedProxies(nil)
 	r.Use(s.requestID, s.observe, s.recovery, s.limitBody)
+	r.SetHTMLTemplate(s.track.template)
 	r.NoRoute(func(c *gin.Context) {
+		if isTrackPath(c.Request.URL.Path) {
+			s.trackNoRoute(c)
+			return
+		}
 		s.fail(c, logistics.Errorf(logistics.CodeNotFound, "no route for %s %s", c.Request.Method, c.Request.URL.Path))
 	})
 	r.NoMethod(func(c *gin.Context) {
@@ -254,6 +284,8 @@ func (s *Server) routes() *gin.Engine {
 	m.GET("/orders/:order_id/tracking", s.getOrderTracking)
 	m.GET("/shipments", s.listShipments)
 	m.GET("/tracking/:tracking_number", s.getTracking)
+	m.GET("/tracking/:tracking_number/label", s.getDocument("label"))
+	m.GET("/tracking/:tracking_number/customs-form", s.getDocument("customs-form"))
 	m.POST("/landed-cost", s.landedCost)
 	m.POST("/webhook-endpoints", s.createWebhookEndpoint)
 	m.GET("/webhook-endpoints", s.listWebhookEndpoints)
@@ -263,6 +295,8 @@ func (s *Server) routes() *gin.Engine {
 	m.POST("/webhook-endpoints/:endpoint_id/enable", s.enableWebhookEndpoint)
 	m.GET("/webhook-endpoints/:endpoint_id/deliveries", s.listWebhookDeliveries)
 	m.POST("/webhook-endpoints/:endpoint_id/deliveries/:delivery_id/redeliver", s.redeliverWebhook)
+
+	r.GET(trackPath+"/:tracking_number", s.trackHeaders, s.trackRateLimit, s.getTrackPage)
 
 	ops := r.Group("/v1/ops", s.opsAuth)
 	ops.GET("/orders", s.listOpsOrders)

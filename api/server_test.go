@@ -210,7 +210,16 @@ func TestRoutesMatchTheSpec(t *testing.T) {
 	sort.Strings(inSpec)
 	sort.Strings(registered)
 	assert.Equal(t, inSpec, registered)
-	assert.Len(t, registered, 24)
+	// Both could lose a route together; contract.md's routes must stay.
+	assert.Subset(t, registered, []string{
+		"GET /healthz", "GET /readyz", "GET /metrics", "GET /openapi.json",
+		"POST /v1/webhooks/orders", "POST /v1/webhooks/carriers/{carrier}", "POST /v1/webhooks/warehouses/{warehouse_id}",
+		"GET /v1/orders/{order_id}", "GET /v1/orders/{order_id}/tracking", "GET /v1/shipments",
+		"GET /v1/tracking/{tracking_number}", "POST /v1/landed-cost",
+		"GET /track/{tracking_number}",
+		"GET /v1/ops/orders", "POST /v1/ops/orders/{merchant_id}/{order_id}/{action}",
+		"POST /v1/webhook-endpoints",
+	})
 }
 
 func TestServedSpec(t *testing.T) {

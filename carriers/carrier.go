@@ -21,6 +21,25 @@ var ErrRefused = errors.New("carrier refused")
 // ErrUnsupported is returned by an optional operation a channel does not offer.
 var ErrUnsupported = errors.New("operation not supported by this carrier")
 
+// RetryAfterError is implemented by adapter errors that carry the delay a
+// carrier asked for before the next attempt (an HTTP 429 or 503 with a
+// Retry-After header). Callers retrying the operation must wait at least
+// that long, or the carrier will only refuse again and may block the account.
+type RetryAfterError interface {
+	error
+	RetryAfter() time.Duration
+}
+
+// RetryAfter returns the delay the carrier asked for, if err (or an error
+// it wraps) carries a positive one.
+func RetryAfter(err error) (time.Duration, bool) {
+	var ra RetryAfterError
+	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		return ra.RetryAfter(), true
+	}
+	return 0, false
+}
+
 // BookRequest asks a carrier to carry one parcel. IdempotencyKey makes a
 // retried booking return the first booking instead of a second label.
 type BookRequest struct {
@@ -77,6 +96,19 @@ type WebhookParser interface {
 
 // ErrBadSignature marks a webhook whose signature does not verify.
 var ErrBadSignature = errors.New("bad webhook signature")
+
+// Manifester is implemented by carriers whose channels are batch-only
+// (Capabilities.Label = batch_manifest): Book allocates the tracking number
+// from the carrier's range without calling it, Crossdock prints the label,
+// and the day's parcels reach the carrier as one manifest file at the
+// channel's cut-off.
+type Manifester interface {
+	// SubmitManifest hands a manifest file (carriers/paper's CSV) named name
+	// to the carrier. It is idempotent on name, and the carrier takes each
+	// tracking number once whatever file it comes in. A file the carrier
+	// will never accept wraps ErrRefused; other errors may be retried.
+	SubmitManifest(ctx context.Context, name string, file []byte) error
+}
 
 // Voider is implemented by carriers whose channels can cancel a label
 // (Capabilities.VoidWindow > 0), so a cancelled order is neither collected

@@ -19,6 +19,21 @@ type PlanRequest struct {
 	ServiceLevel   logistics.ServiceLevel
 	Incoterm       logistics.Incoterm
 	TaxIDs         logistics.TaxIDs
+	// Costing, when set, prices the duties, taxes and fees of the parcel
+	// so that channels are ranked by landed cost; without one no option
+	// has a landed cost and the ranking falls back to promised days.
+	Costing Costing
+}
+
+// Costing prices what a parcel pays beyond postage on a channel, so that
+// the planner can rank channels by landed cost (postage + duties + taxes +
+// fees). CustomsCosting builds one from the customs engine.
+type Costing interface {
+	// Charges returns the duties, taxes and fees the parcel would pay on a
+	// channel of type t, as one amount.
+	Charges(t logistics.ChannelType) (logistics.Money, error)
+	// Convert converts m into currency to, unrounded.
+	Convert(m logistics.Money, to string) (logistics.Money, error)
 }
 
 // Option is an eligible channel with its promised transit time and, when
@@ -31,6 +46,15 @@ type Option struct {
 	// no price, which is not the same as a free one).
 	Price    logistics.Money
 	HasPrice bool
+	// LandedCost is Price plus the parcel's duties, taxes and fees on this
+	// channel, in the currency of those charges; meaningful only when
+	// HasLandedCost is true (the request had a Costing and the tariff
+	// converts).
+	LandedCost    logistics.Money
+	HasLandedCost bool
+	// Degraded says why the option was moved to the end of the ranking
+	// although eligible (its carrier's circuit breaker is open); "" when not.
+	Degraded string
 }
 
 // Rejection explains why one channel cannot carry the parcel, so that an
@@ -47,13 +71,20 @@ func (r Rejection) String() string { return r.Carrier + "/" + r.Service + ": " +
 // Plan returns the channels that may carry the parcel, best first, and a
 // rejection for every other channel. A channel is eligible when it serves
 // the lane, takes the weight and every dangerous goods class, supports DDP
-// when the incoterm is DDP, and has every tax id it requires. The ranking is
-// deterministic: fewer promised days first, then carrier code, then service.
-// Each option carries its tariff price for the weight, but price does not
-// enter the ranking yet: tariffs come in different currencies, so the
-// express level already gets the fastest channel, and economy and standard
-// share the same order until landed-cost ranking lands.
-// Plan is pure and safe for concurrent use.
+// when the incoterm is DDP, and has every tax id it requires.
+//
+// The ranking is deterministic. An express order goes to the fewest
+// promised days, then the lowest landed cost; economy and standard go to
+// the lowest landed cost, then the fewest days (a buyer who did not pay
+// for speed gets the cheapest door-to-door price, duties included, since
+// the channel type changes the customs form and so the fees). Options whose
+// landed cost is unknown (no tariff, no Costing, or a currency the Costing
+// cannot convert) rank after priced ones. Ties go by carrier code, then
+// service. Last of all, channels whose carrier's circuit breaker is open
+// move to the end, marked Degraded: still eligible, tried only when the
+// healthy carriers refuse.
+// Plan is safe for concurrent use; it reads the breakers' state but
+// otherwise depends only on its input and the channels.
 func (r *Registry) Plan(req PlanRequest) (options []Option, rejected []Rejection) {
 	for _, ch := range r.Channels() {
 		if reason := r.ineligible(ch, req); reason != "" {
@@ -61,16 +92,64 @@ func (r *Registry) Plan(req PlanRequest) (options []Option, rejected []Rejection
 			continue
 		}
 		price, ok := ch.Tariff.Price(req.WeightGrams)
-		options = append(options, Option{Channel: ch, EstimatedDays: ch.EstimatedDays, Price: price, HasPrice: ok})
+		opt := Option{Channel: ch, EstimatedDays: ch.EstimatedDays, Price: price, HasPrice: ok}
+		if ok && req.Costing != nil {
+			opt.LandedCost, opt.HasLandedCost = landedCost(req.Costing, ch.Type, price)
+		}
+		if r.breakers != nil && r.breakers.Open(ch.Carrier) {
+			opt.Degraded = "circuit open: " + ch.Carrier + " has been failing; tried after healthy carriers"
+		}
+		options = append(options, opt)
+	}
+	byCost := func(a, b Option) int {
+		switch {
+		case a.HasLandedCost && b.HasLandedCost && a.LandedCost.Currency == b.LandedCost.Currency:
+			return a.LandedCost.Amount.Cmp(b.LandedCost.Amount)
+		case a.HasLandedCost != b.HasLandedCost:
+			if a.HasLandedCost {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	}
+	byDays := func(a, b Option) int { return cmp.Compare(a.EstimatedDays, b.EstimatedDays) }
+	first, second := byCost, byDays
+	if req.ServiceLevel == logistics.ServiceExpress {
+		first, second = byDays, byCost
 	}
 	slices.SortStableFunc(options, func(a, b Option) int {
 		return cmp.Or(
-			cmp.Compare(a.EstimatedDays, b.EstimatedDays),
+			cmp.Compare(rank(a.Degraded != ""), rank(b.Degraded != "")),
+			first(a, b), second(a, b),
 			cmp.Compare(a.Channel.Carrier, b.Channel.Carrier),
 			cmp.Compare(a.Channel.Service, b.Channel.Service),
 		)
 	})
 	return options, rejected
+}
+
+// rank orders false before true.
+func rank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// landedCost is postage converted into the charges' currency plus the
+// charges, rounded to that currency's minor unit once at the end.
+func landedCost(c Costing, t logistics.ChannelType, postage logistics.Money) (logistics.Money, bool) {
+	charges, err := c.Charges(t)
+	if err != nil || charges.Currency == "" {
+		return logistics.Money{}, false
+	}
+	p, err := c.Convert(postage, charges.Currency)
+	if err != nil {
+		return logistics.Money{}, false
+	}
+	amount := p.Amount.Add(charges.Amount).RoundBank(logistics.MinorUnits(charges.Currency))
+	return logistics.Money{Amount: amount, Currency: charges.Currency}, true
 }
 
 // ineligible returns why ch cannot carry req, or "" if it can. Reasons name

@@ -15,6 +15,49 @@ type Decider interface {
 	// Decide returns the customs decision for in. An error is a
 	// *logistics.Error with CodeInvalid naming the fields it cannot read.
 	Decide(customs.Input) (logistics.CustomsDecision, error)
+	// Convert converts m into currency to, unrounded; an unknown currency
+	// is an error.
+	Convert(m logistics.Money, to string) (logistics.Money, error)
+}
+
+// CustomsCosting is the Costing of one cart: the duties, taxes and fees
+// the customs engine decides for it, once per channel type (the type
+// changes the declaration form and with it some fees). in.ChannelType is
+// ignored. It is not safe for concurrent use; make one per plan.
+func CustomsCosting(d Decider, in customs.Input) Costing {
+	return &customsCosting{d: d, in: in, by: map[logistics.ChannelType]logistics.CustomsDecision{}}
+}
+
+type customsCosting struct {
+	d  Decider
+	in customs.Input
+	by map[logistics.ChannelType]logistics.CustomsDecision
+}
+
+func (c *customsCosting) decision(t logistics.ChannelType) (logistics.CustomsDecision, error) {
+	if d, ok := c.by[t]; ok {
+		return d, nil
+	}
+	in := c.in
+	in.ChannelType = t
+	d, err := c.d.Decide(in)
+	if err != nil {
+		return logistics.CustomsDecision{}, err
+	}
+	c.by[t] = d
+	return d, nil
+}
+
+func (c *customsCosting) Charges(t logistics.ChannelType) (logistics.Money, error) {
+	d, err := c.decision(t)
+	if err != nil {
+		return logistics.Money{}, err
+	}
+	return d.Total, nil
+}
+
+func (c *customsCosting) Convert(m logistics.Money, to string) (logistics.Money, error) {
+	return c.d.Convert(m, to)
 }
 
 // QuoteRequest is a cart to quote: what a checkout knows before an order
@@ -53,18 +96,19 @@ func (r *Registry) Quote(d Decider, req QuoteRequest) (Quote, error) {
 			dg = append(dg, it.DangerousGoods)
 		}
 	}
+	in := customs.Input{Items: req.Items, Destination: req.Destination, Incoterm: req.Incoterm,
+		TaxIDs: req.TaxIDs, Date: req.Date}
+	costing := CustomsCosting(d, in).(*customsCosting)
 	options, rejected := r.Plan(PlanRequest{
 		Origin: req.Origin, Destination: req.Destination, WeightGrams: cartWeightGrams(req.Items),
 		DangerousGoods: dg, ServiceLevel: req.ServiceLevel, Incoterm: req.Incoterm, TaxIDs: req.TaxIDs,
+		Costing: costing,
 	})
 	channelType := logistics.ChannelCourier
 	if len(options) > 0 {
 		channelType = options[0].Channel.Type
 	}
-	decision, err := d.Decide(customs.Input{
-		Items: req.Items, Destination: req.Destination, Incoterm: req.Incoterm, TaxIDs: req.TaxIDs,
-		ChannelType: channelType, Date: req.Date,
-	})
+	decision, err := costing.decision(channelType)
 	if err != nil {
 		return Quote{}, err
 	}

@@ -54,18 +54,29 @@ const (
 // Capabilities declares what a channel can and cannot do. The workflow
 // branches on these, never on a carrier's name.
 type Capabilities struct {
-	Label              LabelMode        `json:"label" yaml:"label"`
-	Tracking           TrackingMode     `json:"tracking" yaml:"tracking"`
-	Customs            CustomsPath      `json:"customs" yaml:"customs"`
-	LastMile           LastMile         `json:"last_mile" yaml:"last_mile"`
-	VoidWindow         time.Duration    `json:"void_window" yaml:"void_window"`
-	AddressChange      bool             `json:"address_change" yaml:"address_change"`
+	Label         LabelMode     `json:"label" yaml:"label"`
+	Tracking      TrackingMode  `json:"tracking" yaml:"tracking"`
+	Customs       CustomsPath   `json:"customs" yaml:"customs"`
+	LastMile      LastMile      `json:"last_mile" yaml:"last_mile"`
+	VoidWindow    time.Duration `json:"void_window" yaml:"void_window"`
+	AddressChange bool          `json:"address_change" yaml:"address_change"`
+	// Intercept: the carrier stops a parcel in transit and returns it.
+	Intercept bool `json:"intercept,omitempty" yaml:"intercept"`
+	// Pickup: the carrier collects from the warehouse when asked to
+	// (schedule pickup); otherwise parcels are handed over at its depot or
+	// collected on its standing round.
+	Pickup             bool             `json:"pickup,omitempty" yaml:"pickup"`
 	DangerousGoods     []DangerousGoods `json:"dangerous_goods" yaml:"dangerous_goods"`
 	TaxIDsRequired     []string         `json:"tax_ids_required" yaml:"tax_ids_required"`
 	DDP                bool             `json:"ddp" yaml:"ddp"`
 	RateLimitPerMinute int              `json:"rate_limit_per_minute" yaml:"rate_limit_per_minute"`
 	LastMilePartner    string           `json:"last_mile_partner,omitempty" yaml:"last_mile_partner"`
 	MaxWeightGrams     int              `json:"max_weight_grams" yaml:"max_weight_grams"`
+	// Cutoff is the daily time ("15:04") by which parcels and the
+	// end-of-day manifest must reach the carrier, in CutoffZone (an IANA
+	// time zone; "" means UTC). Batch-manifest channels must have one.
+	Cutoff     string `json:"cutoff,omitempty" yaml:"cutoff"`
+	CutoffZone string `json:"cutoff_zone,omitempty" yaml:"cutoff_zone"`
 }
 
 // Accepts reports whether the channel takes goods of class dg.

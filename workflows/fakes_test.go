@@ -2,8 +2,11 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +26,55 @@ type fakeStore struct {
 	customs   []logistics.CustomsDecision
 	events    map[string]bool
 	outbox    []store.OutboundEvent
+	documents []store.Document
+	manifest  []store.ManifestEntry
+}
+
+func (s *fakeStore) SaveDocument(_ context.Context, d store.Document) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.documents {
+		if x.TrackingNumber == d.TrackingNumber && x.Kind == d.Kind {
+			return nil
+		}
+	}
+	s.documents = append(s.documents, d)
+	return nil
+}
+
+func (s *fakeStore) AddManifestEntry(_ context.Context, e store.ManifestEntry) (store.ManifestEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.manifest {
+		if x.Carrier == e.Carrier && x.TrackingNumber == e.TrackingNumber {
+			return x, nil
+		}
+	}
+	s.manifest = append(s.manifest, e)
+	return e, nil
+}
+
+func (s *fakeStore) ManifestEntries(_ context.Context, carrier, day string) ([]store.ManifestEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.ManifestEntry
+	for _, x := range s.manifest {
+		if x.Carrier == carrier && x.Day == day {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+func (s *fakeStore) MarkManifestSubmitted(_ context.Context, carrier, file string, numbers []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.manifest {
+		if x.Carrier == carrier && x.SubmittedIn == "" && slices.Contains(numbers, x.TrackingNumber) {
+			s.manifest[i].SubmittedIn = file
+		}
+	}
+	return nil
 }
 
 func (s *fakeStore) AppendEvent(_ context.Context, e store.OutboundEvent) (bool, error) {
@@ -111,6 +163,11 @@ type fakeCarrier struct {
 	tracking logistics.TrackingMode
 	refuse   bool
 	down     bool // every booking fails as a 503 would (retryable)
+	attempts int  // Book calls, failed ones included
+	// label is the channel's label mode ("": api); a batch_manifest
+	// channel has a 17:00 UTC cut-off.
+	label     logistics.LabelMode
+	manifests map[string]string // file name -> CSV, as submitted
 
 	// Answers of the compensation operations (nil: it works).
 	voidErr, interceptErr, redirectErr error
@@ -156,15 +213,41 @@ func (c *fakeCarrier) callLog() []string {
 func (c *fakeCarrier) Code() string { return c.code }
 
 func (c *fakeCarrier) Channels() []logistics.Channel {
-	return []logistics.Channel{{Carrier: c.code, Service: "std", Type: logistics.ChannelCourier,
+	ch := logistics.Channel{Carrier: c.code, Service: "std", Type: logistics.ChannelCourier,
 		Destinations: []string{"*"}, EstimatedDays: c.days,
 		Capabilities: logistics.Capabilities{Label: logistics.LabelAPI, Tracking: c.tracking,
-			Customs: logistics.CustomsElectronic, LastMile: logistics.LastMileOwn, DDP: true, MaxWeightGrams: 30000}}}
+			Customs: logistics.CustomsElectronic, LastMile: logistics.LastMileOwn, DDP: true, MaxWeightGrams: 30000}}
+	if c.label != "" {
+		ch.Capabilities.Label = c.label
+	}
+	if c.label == logistics.LabelBatchManifest {
+		ch.Capabilities.Cutoff, ch.Capabilities.CutoffZone = "17:00", "UTC"
+	}
+	return []logistics.Channel{ch}
+}
+
+var _ carriers.Manifester = (*fakeCarrier)(nil)
+
+func (c *fakeCarrier) SubmitManifest(_ context.Context, name string, file []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.manifests == nil {
+		c.manifests = map[string]string{}
+	}
+	c.manifests[name] = string(file)
+	return nil
+}
+
+func (c *fakeCarrier) submitted() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.manifests)
 }
 
 func (c *fakeCarrier) Book(_ context.Context, req carriers.BookRequest) (carriers.Booking, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.attempts++
 	if c.refuse {
 		return carriers.Booking{}, fmt.Errorf("%w: destination not served", carriers.ErrRefused)
 	}
@@ -178,6 +261,9 @@ func (c *fakeCarrier) Book(_ context.Context, req carriers.BookRequest) (carrier
 	if !ok {
 		tn = fmt.Sprintf("%s-%d", c.code, len(c.bookings)+1)
 		c.bookings[req.IdempotencyKey] = tn
+	}
+	if c.label != "" && c.label != logistics.LabelAPI {
+		return carriers.Booking{TrackingNumber: tn}, nil // no label API: Crossdock prints it
 	}
 	return carriers.Booking{TrackingNumber: tn, LabelURL: "http://labels.invalid/" + tn}, nil
 }
@@ -193,6 +279,12 @@ func (c *fakeCarrier) Track(_ context.Context, tn string) ([]logistics.TrackingE
 		out[i].TrackingNumber, out[i].Source = tn, logistics.SourcePoll
 	}
 	return out, nil
+}
+
+func (c *fakeCarrier) attemptCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.attempts
 }
 
 func (c *fakeCarrier) bookingCount() int {
@@ -254,6 +346,15 @@ func (f fakeCustoms) Decide(in customs.Input) (logistics.CustomsDecision, error)
 		d.Blocked, d.BlockReasons = true, append([]string(nil), f.reasons...)
 	}
 	return d, nil
+}
+
+// Convert converts only a currency into itself: fake decisions carry no
+// amounts, so every channel is ranked without a landed cost.
+func (f fakeCustoms) Convert(m logistics.Money, to string) (logistics.Money, error) {
+	if m.Currency != to {
+		return logistics.Money{}, errors.New("fakeCustoms converts no currency")
+	}
+	return m, nil
 }
 
 // untrackable declares a poll channel but has no tracking API: a carrier

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -88,6 +89,7 @@ type orderWorkflow struct {
 	customs   logistics.CustomsDecision
 	shipments []logistics.Shipment
 	progress  map[int]ShipmentProgress
+	channels  map[int]logistics.Channel // the channel each shipment was booked on
 	watch     *watch
 	finished  map[int]bool
 	changed   bool
@@ -99,7 +101,7 @@ type orderWorkflow struct {
 // those are held until the create arrives.
 func OrderWorkflow(ctx workflow.Context, in logistics.OrderWorkflowInput) error {
 	w := &orderWorkflow{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
-		seen: map[string]bool{}, progress: map[int]ShipmentProgress{}, finished: map[int]bool{}, cleared: map[string]bool{},
+		seen: map[string]bool{}, progress: map[int]ShipmentProgress{}, channels: map[int]logistics.Channel{}, finished: map[int]bool{}, cleared: map[string]bool{},
 		watch: newWatch()}
 	if err := w.setup(ctx); err != nil {
 		return err
@@ -398,6 +400,14 @@ func (w *orderWorkflow) booking(ctx workflow.Context) error {
 	}); err != nil || len(w.shipments) == 0 {
 		return err
 	}
+	// Version 1 prints the paper of channels without APIs and hands
+	// batch-only carriers their parcels on the end-of-day manifest; runs
+	// that started before it booked every carrier by API.
+	if workflow.GetVersion(ctx, "paper-and-manifests", workflow.DefaultVersion, 1) >= 1 {
+		if err := w.untilDone(ctx, "booking", w.handover); err != nil {
+			return err
+		}
+	}
 	return workflow.UpsertTypedSearchAttributes(ctx, saCarrier.ValueSet(w.shipments[0].Carrier))
 }
 
@@ -423,17 +433,79 @@ func (w *orderWorkflow) book(ctx workflow.Context, number int, parcel logistics.
 			Channel: opt.Channel, Customs: w.customs,
 		}).Get(ctx, &sh)
 		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeCarrierRefused {
+		// A refusal, or a carrier whose circuit breaker is open: try the
+		// next-best channel. (Replay-safe without a version: histories from
+		// before CarrierUnavailable existed never hold one.)
+		if errors.As(err, &appErr) && (appErr.Type() == activities.ErrTypeCarrierRefused ||
+			appErr.Type() == activities.ErrTypeCarrierUnavailable) {
 			refusals = append(refusals, opt.Channel.Carrier+": "+appErr.Message())
 			continue
 		}
 		if err != nil {
 			return logistics.Shipment{}, err
 		}
+		w.channels[number] = opt.Channel
 		return sh, w.startShipment(ctx, wfID, sh, opt.Channel)
 	}
 	return logistics.Shipment{}, temporal.NewNonRetryableApplicationError(
 		"every eligible channel refused: "+strings.Join(refusals, "; "), "AllRefused", nil)
+}
+
+// handover does what a carrier without APIs needs once its parcels are
+// booked: Crossdock prints their labels and postal customs forms, and puts
+// batch-only carriers' parcels on the manifest of the channel's next
+// cut-off, waits for it and submits the manifest. Every step is idempotent,
+// so a retry after ops unstick the order repeats nothing. A cancellation
+// that arrives while the manifest waits is handled once it has gone (the
+// parcel is then with the courier; the saga asks ops, as for any carrier
+// that can neither void nor intercept).
+func (w *orderWorkflow) handover(ctx workflow.Context) error {
+	sctx := workflow.WithActivityOptions(ctx, storeOptions)
+	type manifestKey struct{ carrier, day string }
+	var manifests []manifestKey
+	var submitAt time.Time
+	for _, sh := range w.shipments {
+		ch := w.channels[sh.Number]
+		if activities.NeedsPaper(ch, w.customs) {
+			if err := workflow.ExecuteActivity(sctx, activities.NamePrintDocuments, activities.PrintDocumentsInput{
+				Order: w.order, Origin: w.origin, Shipment: sh, Channel: ch, Customs: w.customs, Date: workflow.Now(ctx),
+			}).Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+		if ch.Capabilities.Label != logistics.LabelBatchManifest {
+			continue
+		}
+		var m activities.AddToManifestResult
+		if err := workflow.ExecuteActivity(sctx, activities.NameAddToManifest, activities.AddToManifestInput{
+			Order: w.order, Shipment: sh, Channel: ch, At: workflow.Now(ctx),
+		}).Get(ctx, &m); err != nil {
+			return err
+		}
+		if k := (manifestKey{sh.Carrier, m.Day}); !slices.Contains(manifests, k) {
+			manifests = append(manifests, k)
+		}
+		if m.SubmitAt.After(submitAt) {
+			submitAt = m.SubmitAt
+		}
+	}
+	if len(manifests) == 0 {
+		return nil
+	}
+	if wait := submitAt.Sub(workflow.Now(ctx)); wait > 0 {
+		w.waitFor(ctx, "the carrier's cut-off at "+submitAt.UTC().Format(time.RFC3339)+" to send the end-of-day manifest")
+		if err := workflow.Sleep(ctx, wait); err != nil {
+			return err
+		}
+		w.waitFor(ctx, "")
+	}
+	for _, k := range manifests {
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, w.carrierOptions()), activities.NameSubmitManifest,
+			activities.SubmitManifestInput{Carrier: k.carrier, Day: k.day}).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // carrierOptions are the booking retry policy, bounded by the worker's

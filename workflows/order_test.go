@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -33,10 +34,15 @@ type harness struct {
 
 func newHarness(t *testing.T, cs ...carriers.Carrier) *harness {
 	t.Helper()
+	return newHarnessWith(t, carriers.NewRegistry(cs...))
+}
+
+func newHarnessWith(t *testing.T, reg *carriers.Registry) *harness {
+	t.Helper()
 	env := newEnv()
 	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
 	workflows.Register(env, &activities.Activities{
-		Store: h.store, Carriers: carriers.NewRegistry(cs...), Warehouses: warehouses.NewRegistry(h.warehouse),
+		Store: h.store, Carriers: reg, Warehouses: warehouses.NewRegistry(h.warehouse),
 		Customs: fakeCustoms{}, Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: 30 * time.Minute},
 	})
 	return h
@@ -349,10 +355,31 @@ func TestUnpollableChannelFallsBackToPushesAndScans(t *testing.T) {
 	assert.Equal(t, 1, polls, "a channel that cannot be polled is not polled again every interval")
 }
 
-func TestOpsSwitchCarrierAfterAnOutage(t *testing.T) {
+func TestBookingMovesOnWhenACarriersCircuitOpens(t *testing.T) {
 	down := &fakeCarrier{code: "aaa_fast", days: 1, tracking: logistics.TrackingPush, down: true}
 	express := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}
 	h := newHarness(t, down, express)
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+4)*time.Hour, e)
+	}
+	h.run()
+	assert.Equal(t, 5, down.attemptCount(), "five failures in a row open the circuit; the sixth attempt is not made")
+	assert.Equal(t, 1, express.bookingCount(), "the next-best channel books once")
+	assert.Equal(t, "express", h.store.shipments[0].Shipment.Carrier)
+	for _, o := range h.store.orders {
+		assert.False(t, o.Stuck, "no ops needed")
+	}
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+}
+
+func TestOpsSwitchCarrierAfterAnOutage(t *testing.T) {
+	down := &fakeCarrier{code: "aaa_fast", days: 1, tracking: logistics.TrackingPush, down: true}
+	express := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}
+	// A breaker that never trips: the retries run out and ops step in.
+	never := carriers.NewBreakers(carriers.BreakerSettings{ConsecutiveFailures: 1 << 30})
+	h := newHarnessWith(t, carriers.NewRegistry(down, express).WithBreakers(never))
 	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
 	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
 	stuck := h.snapshot(2 * time.Hour)
@@ -379,5 +406,47 @@ func TestOpsSkipAPickPackedByHand(t *testing.T) {
 	h.run()
 	require.NotEmpty(t, h.store.shipments)
 	assert.Equal(t, 360, h.store.shipments[0].Shipment.Parcel.WeightGrams, "one parcel of the order's weight")
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+}
+
+func TestBatchOnlyCarrierGetsAPrintedLabelAndTheEndOfDayManifest(t *testing.T) {
+	local := &fakeCarrier{code: "local", days: 6, tracking: logistics.TrackingNone, label: logistics.LabelBatchManifest}
+	h := newHarness(t, local)
+	var booked, submitted time.Time
+	h.env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, _ error) {
+		switch info.ActivityType.Name {
+		case activities.NameBookShipment:
+			booked = h.env.Now()
+		case activities.NameSubmitManifest:
+			submitted = h.env.Now()
+		}
+	})
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	for i, e := range journey("local-1") {
+		h.signalShipment(time.Duration(i+30)*time.Hour, e)
+	}
+	h.run()
+
+	require.Len(t, h.store.documents, 1)
+	label := h.store.documents[0]
+	assert.Equal(t, "label", label.Kind)
+	assert.Equal(t, "local-1", label.TrackingNumber)
+	assert.True(t, bytes.HasPrefix(label.Content, []byte("%PDF-")), "a PDF label")
+	assert.Equal(t, "/v1/tracking/local-1/label", h.store.shipments[0].Shipment.LabelURL)
+
+	files := local.submitted()
+	require.Len(t, files, 1, "one manifest for the day")
+	for name, csv := range files {
+		assert.Contains(t, name, "local-")
+		assert.Contains(t, csv, "local-1", "the parcel is on it")
+	}
+	require.False(t, submitted.IsZero())
+	cutoff := time.Date(booked.Year(), booked.Month(), booked.Day(), 17, 0, 0, 0, time.UTC)
+	if !cutoff.After(booked) {
+		cutoff = cutoff.AddDate(0, 0, 1)
+	}
+	assert.False(t, submitted.Before(cutoff), "the manifest waits for the cut-off (%s), sent at %s", cutoff, submitted)
+	assert.Less(t, submitted.Sub(cutoff), time.Hour)
 	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
 }

@@ -13,11 +13,10 @@
 package sandbox
 
 import (
+	_ "embed"
 	"slices"
-	"time"
 
-	"github.com/shopspring/decimal"
-
+	"github.com/crossdock/crossdock/carriers"
 	"github.com/crossdock/crossdock/logistics"
 )
 
@@ -40,98 +39,22 @@ const (
 // Codes lists the sandbox carrier codes in a stable order.
 var Codes = []string{Express, Post, Consol, Local}
 
-// channels is what each sandbox carrier publishes about its services and
-// their rates. The server enforces it on bookings and the adapters report it
-// to the planner. Tariffs are made up but plausible: express is the dearest
-// per kilogram, the post and the consolidator are cheap and slow.
-var channels = []logistics.Channel{
-	{
-		Carrier: Express, Service: "express", Type: logistics.ChannelCourier,
-		Destinations: []string{"*"}, EstimatedDays: 4,
-		Capabilities: logistics.Capabilities{
-			Label: logistics.LabelAPI, Tracking: logistics.TrackingPush,
-			Customs: logistics.CustomsElectronic, LastMile: logistics.LastMileOwn,
-			VoidWindow: 24 * time.Hour, AddressChange: true,
-			DangerousGoods: []logistics.DangerousGoods{logistics.DGLithiumInEquipment},
-			DDP:            true, RateLimitPerMinute: 600, MaxWeightGrams: 30000,
-		},
-		Tariff: tariff("USD", "18.00", "9.00"),
-	},
-	{
-		Carrier: Post, Service: "tracked_packet", Type: logistics.ChannelPostal,
-		Destinations: []string{"GB", "DE", "FR", "ES", "IT", "NL", "US", "AU"}, EstimatedDays: 8,
-		// A posted item is never voided (no VoidWindow) nor redirected, only
-		// recalled by intercept.
-		Capabilities: logistics.Capabilities{
-			Label: logistics.LabelAPI, Tracking: logistics.TrackingPoll,
-			Customs: logistics.CustomsPostal, LastMile: logistics.LastMileOwn,
-			RateLimitPerMinute: 120, MaxWeightGrams: 2000,
-		},
-		Tariff: tariff("EUR", "6.00", "4.00"),
-	},
-	{
-		// The consolidator voids a booking until its line haul departs
-		// (consolVoidWindow) and neither redirects nor intercepts.
-		Carrier: Consol, Service: "standard", Type: logistics.ChannelCourier,
-		Origins: []string{"CN"}, Destinations: []string{"GB", "US"}, EstimatedDays: 10,
-		Capabilities: logistics.Capabilities{
-			Label: logistics.LabelAPI, Tracking: logistics.TrackingPoll,
-			Customs: logistics.CustomsBroker, LastMile: logistics.LastMilePartnerHandoff,
-			LastMilePartner: Post, DDP: true, RateLimitPerMinute: 300, MaxWeightGrams: 30000,
-			VoidWindow: consolVoidWindow,
-		},
-		Tariff: tariff("USD", "5.00", "3.00"),
-	},
-	{
-		// The EU line relies on the seller's IOSS number for low-value DDP.
-		Carrier: Consol, Service: "eu_ioss", Type: logistics.ChannelCourier,
-		Origins: []string{"CN"}, Destinations: []string{"DE", "FR"}, EstimatedDays: 10,
-		Capabilities: logistics.Capabilities{
-			Label: logistics.LabelAPI, Tracking: logistics.TrackingPoll,
-			Customs: logistics.CustomsBroker, LastMile: logistics.LastMilePartnerHandoff,
-			LastMilePartner: Post, TaxIDsRequired: []string{"ioss"}, DDP: true,
-			RateLimitPerMinute: 300, MaxWeightGrams: 30000, VoidWindow: consolVoidWindow,
-		},
-		Tariff: tariff("USD", "5.50", "3.00"),
-	},
-	{
-		// The regional courier prices in each country's own currency, so
-		// its one service is published once per destination.
-		Carrier: Local, Service: "standard", Type: logistics.ChannelCourier,
-		Destinations: []string{"PH"}, EstimatedDays: 6,
-		Capabilities: localCapabilities,
-		Tariff:       tariff("PHP", "250.00", "120.00"),
-	},
-	{
-		Carrier: Local, Service: "standard", Type: logistics.ChannelCourier,
-		Destinations: []string{"MX"}, EstimatedDays: 6,
-		Capabilities: localCapabilities,
-		Tariff:       tariff("MXN", "90.00", "45.00"),
-	},
-}
+// ChannelsFile is the sandbox carriers' published channels as a channels
+// file (carriers.LoadChannels): what Crossdock loads by default when it runs
+// with the sandbox, and the table the sandbox server itself enforces.
+//
+//go:embed channels.yaml
+var ChannelsFile []byte
 
-// consolVoidWindow is how long after booking the consolidator's line haul
-// departs on its published schedule; it voids bookings until then (and
-// never once the line haul has left, even late).
-const consolVoidWindow = 40 * time.Hour
-
-// intercepting lists the carriers that stop a parcel in transit and send it
-// back to the shipper, on every one of their channels. Capabilities has no
-// word for it, so the carriers publish it beside the channel table.
-var intercepting = map[string]bool{Express: true, Post: true}
-
-// localCapabilities are the regional courier's, the same in every country:
-// a manifest line is neither voided, redirected nor intercepted.
-var localCapabilities = logistics.Capabilities{
-	Label: logistics.LabelBatchManifest, Tracking: logistics.TrackingNone,
-	Customs: logistics.CustomsBroker, LastMile: logistics.LastMileOwn,
-	MaxWeightGrams: 10000,
-}
-
-// tariff builds a published rate from decimal literals of the table above.
-func tariff(currency, base, perKg string) logistics.Tariff {
-	return logistics.Tariff{Currency: currency, Base: decimal.RequireFromString(base), PerKg: decimal.RequireFromString(perKg)}
-}
+// channels is ChannelsFile parsed. The file is embedded and tested, so a
+// broken one stops every test and build at once rather than a booking.
+var channels = func() []logistics.Channel {
+	chs, err := carriers.LoadChannels(ChannelsFile)
+	if err != nil {
+		panic("sandbox: embedded channels.yaml: " + err.Error())
+	}
+	return chs
+}()
 
 // Channels returns the published channels of one sandbox carrier (deep
 // enough copies that callers may not alter the table).
@@ -191,6 +114,7 @@ func anyChannel(carrier string, has func(logistics.Capabilities) bool) bool {
 }
 
 func canVoid(c logistics.Capabilities) bool          { return c.VoidWindow > 0 }
+func canIntercept(c logistics.Capabilities) bool     { return c.Intercept }
 func canChangeAddress(c logistics.Capabilities) bool { return c.AddressChange }
 
 func knownCarrier(code string) bool { return slices.Contains(Codes, code) }

@@ -36,6 +36,7 @@ var (
 	_ carriers.AddressChanger = (*Client)(nil)
 	_ carriers.Interceptor    = (*Client)(nil)
 	_ carriers.Normaliser     = (*Client)(nil)
+	_ carriers.Manifester     = (*Client)(nil)
 )
 
 // NewClient returns the adapter for carrierCode on the sandbox network at
@@ -100,8 +101,8 @@ func (c *Client) Normalise(raw carriers.RawEvent) logistics.TrackingEvent {
 	return c.mapping.Normalise(raw, "", "")
 }
 
-// APIError is a sandbox carrier's non-2xx answer. RetryAfter is set when
-// the carrier sent a Retry-After header.
+// APIError is a sandbox carrier's non-2xx answer. Wait is set when the
+// carrier sent a Retry-After header (seconds or an HTTP date).
 type APIError struct {
 	Carrier    string
 	Operation  string
@@ -109,8 +110,13 @@ type APIError struct {
 	Code       string
 	Message    string
 	Details    []logistics.FieldProblem
-	RetryAfter time.Duration
+	Wait       time.Duration
 }
+
+var _ carriers.RetryAfterError = (*APIError)(nil)
+
+// RetryAfter is how long the carrier asked callers to wait (0: it did not say).
+func (e *APIError) RetryAfter() time.Duration { return e.Wait }
 
 // Error implements error.
 func (e *APIError) Error() string {
@@ -118,8 +124,8 @@ func (e *APIError) Error() string {
 	for _, d := range e.Details {
 		msg += "; " + d.Field + " " + d.Problem
 	}
-	if e.RetryAfter > 0 {
-		msg += fmt.Sprintf(" (retry after %s)", e.RetryAfter)
+	if e.Wait > 0 {
+		msg += fmt.Sprintf(" (retry after %s)", e.Wait)
 	}
 	return msg
 }
@@ -135,6 +141,16 @@ func (e *APIError) Retryable() bool {
 // other than 408/429) wraps carriers.ErrRefused and an *APIError; outages,
 // rate limits and network errors return a plain error that may be retried.
 func (c *Client) Book(ctx context.Context, req carriers.BookRequest) (carriers.Booking, error) {
+	if batchOnly(c.code) {
+		// No booking API: the number comes from the carrier's range and
+		// the parcel goes on the end-of-day manifest (SubmitManifest).
+		if strings.TrimSpace(req.IdempotencyKey) == "" {
+			return carriers.Booking{}, fmt.Errorf("%w: a manifest booking needs an idempotency key", carriers.ErrRefused)
+		}
+		tn := manifestNumber(req.IdempotencyKey)
+		return carriers.Booking{TrackingNumber: tn, Legs: []logistics.Leg{{Sequence: 1, Kind: logistics.LegDoorToDoor,
+			Carrier: c.code, Service: req.Service, TrackingNumber: tn, Status: logistics.StatusPending}}}, nil
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return carriers.Booking{}, fmt.Errorf("%s book: encode request: %w", c.code, err)
@@ -163,6 +179,21 @@ func (c *Client) Book(ctx context.Context, req carriers.BookRequest) (carriers.B
 			TrackingNumber: resp.Partner.TrackingNumber, Status: logistics.StatusPending},
 	}
 	return b, nil
+}
+
+// SubmitManifest sends the end-of-day manifest file to a batch-only
+// carrier. It is idempotent on name, and the carrier takes each tracking
+// number once whatever file carries it.
+func (c *Client) SubmitManifest(ctx context.Context, name string, file []byte) error {
+	if !batchOnly(c.code) {
+		return fmt.Errorf("%s submit manifest: %w", c.code, carriers.ErrUnsupported)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.baseURL+"/carriers/"+c.code+"/manifests/"+url.PathEscape(name), bytes.NewReader(file))
+	if err != nil {
+		return fmt.Errorf("%s submit manifest: build request: %w", c.code, err)
+	}
+	req.Header.Set("Content-Type", "text/csv")
+	return c.send(req, "submit manifest", new(json.RawMessage))
 }
 
 // Track fetches every scan of trackingNumber and normalises it (Source
@@ -238,7 +269,7 @@ func (c *Client) ChangeAddress(ctx context.Context, trackingNumber string, to lo
 // parcel out for delivery, delivered, voided or not yet handed over by a
 // consolidator wraps carriers.ErrRefused.
 func (c *Client) Intercept(ctx context.Context, trackingNumber string) error {
-	if !intercepting[c.code] {
+	if !anyChannel(c.code, canIntercept) {
 		return fmt.Errorf("%s intercept: %w", c.code, carriers.ErrUnsupported)
 	}
 	return c.operate(ctx, "intercept", trackingNumber, "intercept", struct{}{})
@@ -289,6 +320,12 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, i
 	if idempotencyKey != "" {
 		req.Header.Set("Idempotency-Key", idempotencyKey)
 	}
+	return c.send(req, op, out)
+}
+
+// send sends a built request and decodes its answer as do describes.
+func (c *Client) send(req *http.Request, op string, out any) error {
+	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", c.code, op, err)
@@ -309,9 +346,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, i
 	if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
 		apiErr.Code, apiErr.Message, apiErr.Details = e.Error.Code, e.Error.Message, e.Error.Details
 	}
-	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-		apiErr.RetryAfter = time.Duration(s) * time.Second
-	}
+	apiErr.Wait = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	if apiErr.Retryable() {
 		return apiErr
 	}
@@ -319,4 +354,23 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, i
 		return fmt.Errorf("%w: %w", carriers.ErrUnsupported, apiErr)
 	}
 	return fmt.Errorf("%w: %w", carriers.ErrRefused, apiErr)
+}
+
+// parseRetryAfter reads a Retry-After header (RFC 9110 10.2.3): a number of
+// seconds or an HTTP date. Anything else, or a date in the past, is 0.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return time.Duration(min(s, 24*3600)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return min(t.Sub(now), 24*time.Hour).Round(time.Second)
+	}
+	return 0
 }

@@ -35,12 +35,15 @@ type shipment struct {
 	events   []wireEvent
 }
 
-// newShipment registers a parcel under a fresh tracking number.
-func (s *Server) newShipment(carrier, service string, req carriers.BookRequest) *shipment {
+// newShipment registers a parcel under number, or under a fresh tracking
+// number when number is "".
+func (s *Server) newShipment(carrier, service string, req carriers.BookRequest, number string) *shipment {
 	p := profiles[carrier]
-	number := p.newNumber()
-	for s.byNumber[carrier+"|"+number] != nil {
+	if number == "" {
 		number = p.newNumber()
+		for s.byNumber[carrier+"|"+number] != nil {
+			number = p.newNumber()
+		}
 	}
 	sh := &shipment{carrier: carrier, service: service, number: number, from: req.ShipFrom, to: req.ShipTo, bookedAt: s.now()}
 	s.byNumber[carrier+"|"+number] = sh

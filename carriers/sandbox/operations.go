@@ -119,8 +119,8 @@ func (s *Server) changeAddress(w http.ResponseWriter, r *http.Request, carrier s
 // the journey switches to the carrier's return journey, from where the
 // parcel was last scanned back to the shipper.
 func (s *Server) intercept(w http.ResponseWriter, r *http.Request, carrier string) {
-	s.shipmentOp(w, r, carrier, func(sh *shipment, _ logistics.Capabilities, now time.Time) (string, string) {
-		if !intercepting[sh.carrier] {
+	s.shipmentOp(w, r, carrier, func(sh *shipment, caps logistics.Capabilities, now time.Time) (string, string) {
+		if !caps.Intercept {
 			return codeUnsupported, sh.carrier + " does not intercept parcels"
 		}
 		if sh.returning {

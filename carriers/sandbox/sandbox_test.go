@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crossdock/crossdock/carriers"
+	"github.com/crossdock/crossdock/carriers/paper"
 	"github.com/crossdock/crossdock/carriers/sandbox"
 	"github.com/crossdock/crossdock/logistics"
 )
@@ -257,7 +259,7 @@ func TestFaults(t *testing.T) {
 		require.ErrorAs(t, err, &apiErr)
 		assert.Equal(t, http.StatusServiceUnavailable, apiErr.StatusCode)
 		assert.True(t, apiErr.Retryable())
-		assert.Greater(t, apiErr.RetryAfter, 20*time.Second)
+		assert.Equal(t, 10*time.Second, apiErr.Wait, "an outage asks for a short pause, not its whole length")
 		// Other carriers are unaffected.
 		_, err = w.adapters[sandbox.Post].Book(ctx, bookRequest("outage", "CN", "GB"))
 		assert.NoError(t, err)
@@ -271,7 +273,10 @@ func TestFaults(t *testing.T) {
 		require.ErrorAs(t, err, &apiErr)
 		assert.NotErrorIs(t, err, carriers.ErrRefused)
 		assert.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
-		assert.Equal(t, 5*time.Second, apiErr.RetryAfter)
+		assert.Equal(t, 5*time.Second, apiErr.Wait)
+		wait, ok := carriers.RetryAfter(err)
+		assert.True(t, ok, "the port exposes the delay to whoever retries")
+		assert.Equal(t, 5*time.Second, wait)
 	})
 
 	t.Run("refuse is final", func(t *testing.T) {
@@ -430,7 +435,7 @@ func TestPollRateLimit(t *testing.T) {
 	}
 	require.NotNil(t, limited, "the post rate-limits tracking polls")
 	assert.Equal(t, http.StatusTooManyRequests, limited.StatusCode)
-	assert.GreaterOrEqual(t, limited.RetryAfter, time.Second)
+	assert.GreaterOrEqual(t, limited.Wait, time.Second)
 }
 
 func TestConsolHandsOverToPost(t *testing.T) {
@@ -474,24 +479,54 @@ func TestLocalCourierHasNoTrackingAPI(t *testing.T) {
 	req.ShipTo.City = "Manila"
 	b, err := local.Book(ctx, req)
 	require.NoError(t, err)
+	again, err := local.Book(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, b.TrackingNumber, again.TrackingNumber, "a retried booking prints the same number")
+	assert.Regexp(t, `^SL[0-9]{9}$`, b.TrackingNumber, "the number comes from the courier's range")
+	assert.Empty(t, b.LabelURL, "no label API: Crossdock prints the label")
 	_, err = local.Track(ctx, b.TrackingNumber)
 	assert.ErrorIs(t, err, carriers.ErrUnsupported)
 
-	resp, err := http.Get(w.url + "/carriers/sbx_local/tracking/" + b.TrackingNumber)
+	resp, err := http.Post(w.url+"/carriers/sbx_local/shipments", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "the courier has no booking API")
+	resp, err = http.Get(w.url + "/carriers/sbx_local/tracking/" + b.TrackingNumber)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 
-	// Its scans reach Crossdock only as the daily CSV file.
+	// The parcel reaches the courier on the end-of-day manifest...
+	m := paper.Manifest{Carrier: sandbox.Local, Date: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC),
+		Lines: []paper.ManifestLine{{TrackingNumber: b.TrackingNumber, Reference: req.OrderID, Service: "standard",
+			RecipientName: "Juan Dela Cruz", Line1: "1 Rizal Ave", City: "Manila", PostalCode: "1000", Country: "PH",
+			WeightGrams: 400, Pieces: 1, DeclaredValue: logistics.Money{Amount: decimal.RequireFromString("25.00"), Currency: "USD"},
+			Contents: "Cotton T-shirt"}}}
+	var file bytes.Buffer
+	require.NoError(t, paper.WriteManifest(&file, m))
+	var manifester carriers.Manifester = local
+	name := paper.ManifestFileName(m)
+	require.NoError(t, manifester.SubmitManifest(ctx, name, file.Bytes()))
+	require.NoError(t, manifester.SubmitManifest(ctx, name, file.Bytes()), "re-sending a manifest is safe")
+
+	// ... and its scans reach Crossdock only as the daily CSV file, once.
+	var scans []byte
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(w.url + "/carriers/sbx_local/scans.csv")
 		if err != nil {
 			return false
 		}
 		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return bytes.Contains(body, []byte(b.TrackingNumber+",DLV,Delivered,"))
+		scans, _ = io.ReadAll(resp.Body)
+		return bytes.Contains(scans, []byte(b.TrackingNumber+",DLV,Delivered,"))
 	}, 5*time.Second, 20*time.Millisecond)
+	assert.Equal(t, 1, bytes.Count(scans, []byte(b.TrackingNumber+",MNF,")), "one parcel, however often the file came")
+
+	err = w.adapters[sandbox.Express].SubmitManifest(ctx, name, file.Bytes())
+	assert.ErrorIs(t, err, carriers.ErrUnsupported, "an API carrier takes no manifest")
+	bad := bytes.Replace(file.Bytes(), []byte(sandbox.Local), []byte(sandbox.Post), 1)
+	err = manifester.SubmitManifest(ctx, "other.csv", bad)
+	assert.ErrorIs(t, err, carriers.ErrRefused, "a manifest for another carrier is refused")
 }
 
 func TestParseWebhookRejects(t *testing.T) {

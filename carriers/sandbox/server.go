@@ -137,6 +137,7 @@ func NewServer(opts Options) *Server {
 //	GET    /carriers/{carrier}/tracking/{number}  raw scans so far (not sbx_local)
 //	GET    /carriers/{carrier}/labels/{number}    the label, text/plain
 //	GET    /carriers/{carrier}/scans.csv          every scan as CSV (sbx_local's daily file)
+//	PUT    /carriers/{carrier}/manifests/{name}   a batch-only carrier's end-of-day manifest (CSV)
 //	POST   /admin/faults                          switch a fault on
 //	GET    /admin/faults                          list active faults
 //	DELETE /admin/faults[?carrier=]               clear faults
@@ -148,6 +149,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /carriers/{carrier}/tracking/{number}", s.carrierRoute(s.track))
 	mux.HandleFunc("GET /carriers/{carrier}/labels/{number}", s.carrierRoute(s.label))
 	mux.HandleFunc("GET /carriers/{carrier}/scans.csv", s.carrierRoute(s.scans))
+	mux.HandleFunc("PUT /carriers/{carrier}/manifests/{name}", s.carrierRoute(s.manifest))
 	mux.HandleFunc("POST /admin/faults", s.setFault)
 	mux.HandleFunc("GET /admin/faults", s.listFaults)
 	mux.HandleFunc("DELETE /admin/faults", s.clearFaults)
@@ -174,6 +176,9 @@ func (s *Server) Close() {
 	}
 }
 
+// outageRetryHint caps the Retry-After of an outage's 503s.
+const outageRetryHint = 10 * time.Second
+
 // carrierRoute checks the carrier exists and applies the faults that act on
 // every API call (outage, rate_limit, slow) before calling h.
 func (s *Server) carrierRoute(h func(w http.ResponseWriter, r *http.Request, carrier string)) http.HandlerFunc {
@@ -184,7 +189,9 @@ func (s *Server) carrierRoute(h func(w http.ResponseWriter, r *http.Request, car
 			return
 		}
 		if end, ok := s.faults.until(carrier, FaultOutage); ok {
-			w.Header().Set("Retry-After", retryAfter(time.Until(end)))
+			// A carrier in an outage does not know when it ends: like
+			// real ones it asks for a short pause, not the whole outage.
+			w.Header().Set("Retry-After", retryAfter(min(time.Until(end), outageRetryHint)))
 			writeError(w, http.StatusServiceUnavailable, "unavailable", carrier+" is unavailable (sandbox outage)", nil)
 			return
 		}
@@ -214,6 +221,10 @@ var countryPattern = regexp.MustCompile(`^[A-Z]{2}$`)
 
 // book handles POST /carriers/{carrier}/shipments.
 func (s *Server) book(w http.ResponseWriter, r *http.Request, carrier string) {
+	if batchOnly(carrier) {
+		writeError(w, http.StatusNotFound, codeUnsupported, carrier+" has no booking API: hand parcels over on the end-of-day manifest", nil)
+		return
+	}
 	var req carriers.BookRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", "the body is not a valid booking: "+err.Error(), nil)
@@ -242,6 +253,13 @@ func (s *Server) book(w http.ResponseWriter, r *http.Request, carrier string) {
 // idempotency key, and returns the answer to send. The answer is built
 // under s.mu and written after it is released.
 func (s *Server) register(r *http.Request, carrier string, req carriers.BookRequest) (int, any) {
+	return s.registerAs(r, carrier, req, "")
+}
+
+// registerAs is register with the tracking number given (a manifest line
+// carries the number the shipper allocated from the carrier's range); ""
+// mints a fresh one.
+func (s *Server) registerAs(r *http.Request, carrier string, req carriers.BookRequest, number string) (int, any) {
 	refusal := func(status int, code, message string) (int, any) {
 		return status, errorResponse{Error: errorDetail{Code: code, Message: message}}
 	}
@@ -261,11 +279,11 @@ func (s *Server) register(r *http.Request, carrier string, req carriers.BookRequ
 		return refusal(http.StatusUnprocessableEntity, code, reason)
 	}
 	now := s.now()
-	sh := s.newShipment(carrier, ch.Service, req)
+	sh := s.newShipment(carrier, ch.Service, req, number)
 	total := journeyLength(profiles[carrier].journey)
 	if ch.Capabilities.LastMile == logistics.LastMilePartnerHandoff && ch.Capabilities.LastMilePartner != "" {
 		partner := ch.Capabilities.LastMilePartner
-		sh.partner = s.newShipment(partner, Channels(partner)[0].Service, req)
+		sh.partner = s.newShipment(partner, Channels(partner)[0].Service, req, "")
 		total += journeyLength(profiles[partner].partnerJourney)
 	}
 	sh.resp = shipmentResponse{

@@ -73,11 +73,25 @@ func TestQuoteWithTheCustomsEngine(t *testing.T) {
 	assert.Equal(t, "2026-11-25", got.Customs.RulesAsOf)
 	assert.NotEmpty(t, got.Customs.Regime)
 	assert.False(t, got.Customs.Blocked, got.Customs.BlockReasons)
-	require.NotEmpty(t, got.Options)
-	assert.Equal(t, logistics.ChannelCourier, got.Options[0].Channel.Type)
-	for _, o := range got.Options {
-		assert.True(t, o.HasPrice, o.Channel.Carrier)
+	require.Len(t, got.Options, 2, "express and the post; the consolidator's EU line needs an IOSS number")
+	// Standard service goes to the lowest landed cost: the post's EUR 8.00
+	// beats express's USD 22.50, and the decision is the post's (postal) one.
+	assert.Equal(t, Post, got.Options[0].Channel.Carrier)
+	assert.Equal(t, logistics.ChannelPostal, got.Options[0].Channel.Type)
+	assert.Equal(t, "CN22", got.Customs.DeclarationForm)
+	for i, o := range got.Options {
+		require.True(t, o.HasPrice, o.Channel.Carrier)
+		require.True(t, o.HasLandedCost, o.Channel.Carrier)
+		assert.Equal(t, "EUR", o.LandedCost.Currency)
+		if i > 0 {
+			assert.True(t, got.Options[i-1].LandedCost.Amount.LessThanOrEqual(o.LandedCost.Amount), "cheapest first")
+		}
 	}
+	express, err := q.Quote(context.Background(), carriers.QuoteRequest{Origin: "CN", Destination: "DE",
+		Items: []logistics.Item{item}, Incoterm: logistics.IncotermDAP, ServiceLevel: logistics.ServiceExpress,
+		Date: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	assert.Equal(t, Express, express.Options[0].Channel.Carrier, "express service goes to the fewest days")
 
 	_, err = q.Quote(context.Background(), carriers.QuoteRequest{Origin: "CN", Destination: "DE",
 		Items: []logistics.Item{item}, Incoterm: logistics.IncotermDAP})

@@ -89,7 +89,22 @@ func registries(cfg Config) (*carriers.Registry, *warehouses.Registry, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("sandbox warehouses: %w", err)
 	}
-	return carriers.NewRegistry(cs...), warehouses.NewRegistry(ws...), nil
+	channelsFile, source := carriersandbox.ChannelsFile, "the sandbox's built-in channels"
+	if cfg.ChannelsFile != "" {
+		if channelsFile, err = os.ReadFile(cfg.ChannelsFile); err != nil {
+			return nil, nil, fmt.Errorf("CROSSDOCK_CHANNELS_FILE: %w", err)
+		}
+		source = cfg.ChannelsFile
+	}
+	chs, err := carriers.LoadChannels(channelsFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CROSSDOCK_CHANNELS_FILE (%s): %w", source, err)
+	}
+	cr, err := carriers.NewConfiguredRegistry(chs, cs...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("CROSSDOCK_CHANNELS_FILE (%s): %w", source, err)
+	}
+	return cr, warehouses.NewRegistry(ws...), nil
 }
 
 // newCustomsEngine builds the customs engine from the shipped rules and the
@@ -163,7 +178,7 @@ func newActivities(cfg Config, st *store.Store, cr *carriers.Registry, wr *wareh
 	}
 	return &activities.Activities{
 		Store: st, Carriers: cr, Warehouses: wr, Customs: engine,
-		Settings: activities.Settings{PickTimeout: cfg.PickTimeout, PollInterval: cfg.PollInterval,
+		Settings: activities.Settings{PickTimeout: cfg.PickTimeout, PollInterval: cfg.PollInterval, ManifestEvery: cfg.ManifestEvery,
 			CarrierAttempts: cfg.CarrierAttempts, CarrierMaxInterval: cfg.CarrierMaxInterval,
 			SLA: activities.SLA{NoMovement: cfg.SLANoMovement, ImportCustoms: cfg.SLAImportCustoms,
 				PickupWait: cfg.SLAPickupWait, HoldReminder: cfg.HoldReminder, HoldEscalation: cfg.HoldEscalation},

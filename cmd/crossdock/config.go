@@ -35,6 +35,7 @@ type Config struct {
 	ShutdownTimeout    time.Duration `env:"CROSSDOCK_SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	PickTimeout        time.Duration `env:"CROSSDOCK_PICK_TIMEOUT" envDefault:"48h"`
 	PollInterval       time.Duration `env:"CROSSDOCK_POLL_INTERVAL" envDefault:"15m"`
+	ManifestEvery      time.Duration `env:"CROSSDOCK_MANIFEST_EVERY"`
 	CarrierAttempts    int32         `env:"CROSSDOCK_CARRIER_MAX_ATTEMPTS" envDefault:"8"`
 	CarrierMaxInterval time.Duration `env:"CROSSDOCK_CARRIER_RETRY_MAX_INTERVAL" envDefault:"2m"`
 	SLANoMovement      time.Duration `env:"CROSSDOCK_SLA_NO_MOVEMENT" envDefault:"72h"`
@@ -47,6 +48,7 @@ type Config struct {
 	DeniedPartiesFile  string        `env:"CROSSDOCK_DENIED_PARTIES_FILE"`
 	DutyRatesFile      string        `env:"CROSSDOCK_DUTY_RATES_FILE"`
 	FXRatesFile        string        `env:"CROSSDOCK_FX_RATES_FILE"`
+	ChannelsFile       string        `env:"CROSSDOCK_CHANNELS_FILE"`
 	EUFeeScope         string        `env:"CROSSDOCK_EU_FEE_SCOPE" envDefault:"all_low_value"`
 	PrivateWebhooks    bool          `env:"CROSSDOCK_WEBHOOK_ALLOW_PRIVATE"`
 	WebhookPoll        time.Duration `env:"CROSSDOCK_WEBHOOK_POLL" envDefault:"1s"`
@@ -151,6 +153,9 @@ func (c Config) validate() error {
 	}
 	if c.WebhookPoll < 10*time.Millisecond || c.WebhookPoll > time.Hour {
 		bad("CROSSDOCK_WEBHOOK_POLL", "must be a duration between 10ms and 1h such as 1s")
+	}
+	if c.ManifestEvery != 0 && c.ManifestEvery < time.Second {
+		bad("CROSSDOCK_MANIFEST_EVERY", "must be unset (each channel's daily cut-off) or a duration of at least 1s such as 30s")
 	}
 	if _, err := customs.ParseFeeScope(c.EUFeeScope); err != nil {
 		bad("CROSSDOCK_EU_FEE_SCOPE", "must be all_low_value or ioss_only, got %q", c.EUFeeScope)

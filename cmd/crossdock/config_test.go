@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/crossdock/crossdock/carriers"
+	carriersandbox "github.com/crossdock/crossdock/carriers/sandbox"
 	"io"
 	"log/slog"
 	"os"
@@ -136,4 +138,43 @@ func TestSLALanes(t *testing.T) {
 	assert.Equal(t, 3*time.Hour, lanes["CN-US"].PickupWait)
 	_, err = parseSLALanes("CN-GB=speed:1h")
 	assert.ErrorContains(t, err, "unknown check")
+}
+
+func TestChannelsFileIsValidatedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	base := Config{SandboxURL: "http://127.0.0.1:1", SandboxSecret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"}
+
+	cr, _, err := registries(base)
+	require.NoError(t, err, "the sandbox's built-in channels by default")
+	assert.Len(t, cr.Channels(), 6)
+
+	// Ops add a lane without code: the post now also serves Canada.
+	own := strings.Replace(string(carriersandbox.ChannelsFile), "destinations: [GB, DE, FR, ES, IT, NL, US, AU]",
+		"destinations: [GB, DE, FR, ES, IT, NL, US, AU, CA]", 1)
+	path := filepath.Join(dir, "channels.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(own), 0o644))
+	cfg := base
+	cfg.ChannelsFile = path
+	cr, _, err = registries(cfg)
+	require.NoError(t, err)
+	opts, _ := cr.Plan(carriers.PlanRequest{Origin: "CN", Destination: "CA", WeightGrams: 500})
+	var served []string
+	for _, o := range opts {
+		served = append(served, o.Channel.Carrier)
+	}
+	assert.Contains(t, served, carriersandbox.Post)
+
+	for name, content := range map[string]string{
+		"schema": strings.Replace(own, "label: api", "label: fax", 1),
+		"unknown carrier": own + "\n  - {carrier: acme_air, service: std, type: courier, destinations: [GB], estimated_days: 2, " +
+			"capabilities: {label: api, tracking: push, customs: broker, last_mile: own}}\n",
+	} {
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+		_, _, err = registries(cfg)
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), "CROSSDOCK_CHANNELS_FILE ("+path+")", name)
+	}
+	cfg.ChannelsFile = filepath.Join(dir, "missing.yaml")
+	_, _, err = registries(cfg)
+	require.ErrorContains(t, err, "CROSSDOCK_CHANNELS_FILE")
 }

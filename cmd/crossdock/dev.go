@@ -66,6 +66,10 @@ func applyDevDefaults(cfg *Config) {
 	if _, ok := os.LookupEnv("CROSSDOCK_PICK_TIMEOUT"); !ok {
 		cfg.PickTimeout = 10 * time.Minute
 	}
+	// Batch-only couriers get a manifest every 20 s, not at tomorrow's cut-off.
+	if _, ok := os.LookupEnv("CROSSDOCK_MANIFEST_EVERY"); !ok {
+		cfg.ManifestEvery = 20 * time.Second
+	}
 	// A failing sandbox lane shows up as stuck within half a minute.
 	if _, ok := os.LookupEnv("CROSSDOCK_CARRIER_MAX_ATTEMPTS"); !ok {
 		cfg.CarrierAttempts = 4

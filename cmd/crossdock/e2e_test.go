@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	csvpkg "encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,6 +74,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Setenv("CROSSDOCK_TEMPORAL_CLI", cli)
 	t.Setenv("CROSSDOCK_SANDBOX_SPEEDUP", "100000")
 	t.Setenv("CROSSDOCK_POLL_INTERVAL", "1s")
+	t.Setenv("CROSSDOCK_MANIFEST_EVERY", "1s")
 	t.Setenv("CROSSDOCK_CARRIER_MAX_ATTEMPTS", "2")
 	t.Setenv("CROSSDOCK_CARRIER_RETRY_MAX_INTERVAL", "100ms")
 	cfg, err := loadConfig()
@@ -168,7 +171,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("a refusing carrier falls back to a poll-only channel", func(t *testing.T) {
 		setFault(t, info, `{"carrier": "sbx_express", "kind": "refuse", "duration_s": 600}`)
-		acceptOrder(t, info, demoOrder(demoMerchantID, "E2E-FALLBACK", "wh_szx", "GB"))
+		acceptOrder(t, info, expressOrder("E2E-FALLBACK", "GB"))
 		order := waitDelivered(t, info, "E2E-FALLBACK", time.Now().Add(2*time.Minute))
 		require.Len(t, order.Shipments, 1)
 		assert.NotEqual(t, "sbx_express", order.Shipments[0].Carrier, "the refusing carrier was skipped")
@@ -205,7 +208,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("a carrier outage makes the order stuck; ops.retry books it exactly once", func(t *testing.T) {
 		setFault(t, info, `{"carrier": "sbx_express", "kind": "outage", "duration_s": 600}`)
-		acceptOrder(t, info, demoOrder(demoMerchantID, "E2E-OUTAGE", "wh_szx", "GB"))
+		acceptOrder(t, info, expressOrder("E2E-OUTAGE", "GB"))
 		wfID := logistics.OrderWorkflowID(demoMerchantID, "E2E-OUTAGE")
 		order := waitOrder(t, info, "E2E-OUTAGE", func(o deliveredOrder) bool { return o.Stuck }, "the outage exhausts the booking retries")
 		assert.Contains(t, order.Reason, "booking:")
@@ -221,7 +224,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("a customs hold waits for documents, then the parcel is delivered", func(t *testing.T) {
 		setFault(t, info, `{"carrier": "sbx_express", "kind": "customs_hold", "duration_s": 600}`)
-		acceptOrder(t, info, demoOrder(demoMerchantID, "E2E-HOLD", "wh_szx", "GB"))
+		acceptOrder(t, info, expressOrder("E2E-HOLD", "GB"))
 		order := waitOrder(t, info, "E2E-HOLD", func(o deliveredOrder) bool { return o.ActionRequired }, "the hold asks for documents")
 		assert.Contains(t, order.Reason, "customs hold on sbx_express")
 		wfID := logistics.OrderWorkflowID(demoMerchantID, "E2E-HOLD")
@@ -235,7 +238,7 @@ func TestEndToEnd(t *testing.T) {
 		require.Len(t, order.Shipments, 1)
 	})
 
-	t.Run("a no-API courier's parcel moves on scans ops import", func(t *testing.T) {
+	t.Run("a no-API courier gets a printed label, the end-of-day manifest and imported scans", func(t *testing.T) {
 		setFault(t, info, `{"carrier": "sbx_express", "kind": "refuse", "duration_s": 600}`)
 		o := demoOrder(demoMerchantID, "E2E-LOCAL", "wh_szx", "PH")
 		o["data"].(map[string]any)["incoterm"] = "DAP" // the local courier does not collect duties
@@ -244,12 +247,47 @@ func TestEndToEnd(t *testing.T) {
 		require.Equal(t, "sbx_local", order.Shipments[0].Carrier)
 		tn := order.Shipments[0].TrackingNumber
 
+		// No label API: Crossdock printed the label, served to the merchant.
+		var label []byte
+		require.Eventually(t, func() bool {
+			var status int
+			status, label = merchantGet(t, info, "/v1/tracking/"+tn+"/label")
+			return status == http.StatusOK
+		}, 30*time.Second, 100*time.Millisecond, "the printed label")
+		assert.True(t, bytes.HasPrefix(label, []byte("%PDF-")))
+
+		// No booking API: the parcel reached the courier on the manifest,
+		// and the courier's own end-of-day scan file lists it.
+		var scans [][]string
+		require.Eventually(t, func() bool {
+			resp, err := http.Get(info.SandboxURL + "/carriers/sbx_local/scans.csv")
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			rows, err := csvpkg.NewReader(resp.Body).ReadAll()
+			if err != nil {
+				return false
+			}
+			scans = scans[:0]
+			for _, r := range rows[1:] {
+				if r[0] == tn {
+					scans = append(scans, r)
+				}
+			}
+			return len(scans) > 0 && scans[len(scans)-1][1] == "DLV"
+		}, time.Minute, 200*time.Millisecond, "the courier delivers what the manifest handed over")
+		assert.Equal(t, "MNF", scans[0][1], "the journey starts when the manifest arrives")
+
+		// Ops import the courier's file (its columns: tracking_number, code,
+		// description, occurred_at, city, country), naming the carrier.
 		var csv strings.Builder
-		csv.WriteString("carrier,tracking_number,code,occurred_at,city,country,description\n")
-		at := time.Now().UTC().Add(-time.Hour)
-		for i, code := range []string{"MNF", "PKP", "ARH", "CUS", "CLR", "OFD", "DLV"} {
-			fmt.Fprintf(&csv, "sbx_local,%s,%s,%s,Manila,PH,scan %d\n", tn, code, at.Add(time.Duration(i)*time.Minute).Format(time.RFC3339), i)
+		cw := csvpkg.NewWriter(&csv)
+		require.NoError(t, cw.Write([]string{"carrier", "tracking_number", "code", "occurred_at", "city", "country", "description"}))
+		for _, r := range scans {
+			require.NoError(t, cw.Write([]string{"sbx_local", r[0], r[1], r[3], r[4], r[5], r[2]}))
 		}
+		cw.Flush()
 		// The shipment's workflow starts right after the booking is recorded;
 		// until then the API answers 409 "retry once it has started".
 		require.Eventually(t, func() bool {
@@ -322,7 +360,7 @@ func TestEndToEnd(t *testing.T) {
 		require.NotEmpty(t, stages)
 		assert.Equal(t, []string{"received", "screening", "picking", "booking"}, stages[:4])
 		assert.Equal(t, "delivered", stages[len(stages)-1])
-		assert.GreaterOrEqual(t, statuses, 3)
+		assert.GreaterOrEqual(t, statuses, 2, "at least in transit and delivered")
 	})
 
 	t.Run("the merchant's webhook endpoint gets the events, signed, each order in order", func(t *testing.T) {
@@ -436,6 +474,15 @@ func (r *hookReceiver) problems() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.badCalls...)
+}
+
+// expressOrder is the demo order at the express service level: it goes to
+// the fastest channel (sbx_express) where standard goes to the cheapest
+// landed cost.
+func expressOrder(id, country string) map[string]any {
+	o := demoOrder(demoMerchantID, id, "wh_szx", country)
+	o["data"].(map[string]any)["service_level"] = "express"
+	return o
 }
 
 // acceptOrder sends an order.created webhook as the order service would,

@@ -4,6 +4,7 @@
 package main
 
 import (
+	// Channel cut-offs name IANA zones; the image may have no zoneinfo.
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
@@ -43,7 +45,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDevCommand(), newAPICommand(), newWorkerCommand(), newSandboxCommand(),
-		newMigrateCommand(), newMerchantCommand(), newDemoCommand(), newVersionCommand())
+		newMigrateCommand(), newMerchantCommand(), newDemoCommand(), newChannelsCommand(), newVersionCommand())
 	return root
 }
 
