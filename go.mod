@@ -3,6 +3,7 @@ module github.com/crossdock/crossdock
 go 1.26.0
 
 require (
+	code.dny.dev/ssrf v0.3.0
 	github.com/BurntSushi/toml v1.6.0
 	github.com/bojanz/currency v1.4.2
 	github.com/boombuler/barcode v1.1.0

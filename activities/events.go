@@ -6,14 +6,16 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/crossdock/crossdock/logistics"
 	"github.com/crossdock/crossdock/store"
 )
 
-// Outbound event types (contract.md "Merchant API").
+// Outbound event types (contract.md "Merchant API"), named once in
+// logistics so the webhook sender and the API share the list.
 const (
-	EventStageChanged   = "order.stage_changed"
-	EventStatusChanged  = "shipment.status_changed"
-	EventActionRequired = "order.action_required"
+	EventStageChanged   = string(logistics.EventOrderStageChanged)
+	EventStatusChanged  = string(logistics.EventShipmentStatusChanged)
+	EventActionRequired = string(logistics.EventOrderActionRequired)
 )
 
 // EmitEventInput is an event for the merchant. ID is decided by the

@@ -116,6 +116,12 @@ type Config struct {
 	// Quoter answers POST /v1/landed-cost (nil: the route answers 503
 	// unavailable, "landed-cost quotes are not configured").
 	Quoter Quoter
+	// WebhookEndpoints stores merchants' outbound webhook subscriptions and
+	// WebhookURLs vets their URLs (SSRF); set both or neither. Neither: the
+	// /v1/webhook-endpoints routes answer 503 unavailable, "webhook
+	// endpoints are not configured".
+	WebhookEndpoints WebhookEndpointStore
+	WebhookURLs      URLChecker
 }
 
 // Server is the HTTP API. Build it with New; it is safe for concurrent use.
@@ -152,6 +158,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if len(cfg.OrderWebhookSecrets) == 0 {
 		return nil, errors.New("api: at least one order webhook secret is required")
+	}
+	if (cfg.WebhookEndpoints == nil) != (cfg.WebhookURLs == nil) {
+		return nil, errors.New("api: Config.WebhookEndpoints and Config.WebhookURLs go together: set both or neither")
 	}
 	var hooks []*standardwebhooks.Webhook
 	for i, secret := range cfg.OrderWebhookSecrets {
@@ -278,6 +287,14 @@ func (s *Server) routes() *gin.Engine {
 	m.GET("/tracking/:tracking_number/label", s.getDocument("label"))
 	m.GET("/tracking/:tracking_number/customs-form", s.getDocument("customs-form"))
 	m.POST("/landed-cost", s.landedCost)
+	m.POST("/webhook-endpoints", s.createWebhookEndpoint)
+	m.GET("/webhook-endpoints", s.listWebhookEndpoints)
+	m.GET("/webhook-endpoints/:endpoint_id", s.getWebhookEndpoint)
+	m.DELETE("/webhook-endpoints/:endpoint_id", s.deleteWebhookEndpoint)
+	m.POST("/webhook-endpoints/:endpoint_id/rotate-secret", s.rotateWebhookSecret)
+	m.POST("/webhook-endpoints/:endpoint_id/enable", s.enableWebhookEndpoint)
+	m.GET("/webhook-endpoints/:endpoint_id/deliveries", s.listWebhookDeliveries)
+	m.POST("/webhook-endpoints/:endpoint_id/deliveries/:delivery_id/redeliver", s.redeliverWebhook)
 
 	r.GET(trackPath+"/:tracking_number", s.trackHeaders, s.trackRateLimit, s.getTrackPage)
 

@@ -218,6 +218,7 @@ func TestRoutesMatchTheSpec(t *testing.T) {
 		"GET /v1/tracking/{tracking_number}", "POST /v1/landed-cost",
 		"GET /track/{tracking_number}",
 		"GET /v1/ops/orders", "POST /v1/ops/orders/{merchant_id}/{order_id}/{action}",
+		"POST /v1/webhook-endpoints",
 	})
 }
 

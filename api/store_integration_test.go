@@ -18,13 +18,14 @@ import (
 // The real store satisfies the API's Store interface.
 var _ Store = (*store.Store)(nil)
 
-// newStoreHarness is a server over a real, migrated store and a fake Temporal.
-func newStoreHarness(t *testing.T, st *store.Store) *harness {
+// newStoreHarness is a server over a real, migrated store and a fake
+// Temporal, with the merchants m_demo and m_other; opts adjust the config.
+func newStoreHarness(t *testing.T, st *store.Store, opts ...func(*Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
 	require.NoError(t, st.CreateMerchant(ctx, logistics.Merchant{ID: "m_demo", Name: "Demo"}, store.HashAPIKey(merchantKeyDemo)))
 	require.NoError(t, st.CreateMerchant(ctx, logistics.Merchant{ID: "m_other", Name: "Other"}, store.HashAPIKey(merchantKeyOther)))
-	h := newHarness(t, func(c *Config) { c.Store = st })
+	h := newHarness(t, append([]func(*Config){func(c *Config) { c.Store = st }}, opts...)...)
 	h.now = time.Now()
 	return h
 }

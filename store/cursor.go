@@ -12,8 +12,10 @@ import (
 
 // Cursor kinds, so a cursor of one list is refused by another.
 const (
-	cursorShipments   = "s"
-	cursorStuckOrders = "o"
+	cursorShipments        = "s"
+	cursorStuckOrders      = "o"
+	cursorWebhookEndpoints = "e" // UpdatedAt: created_at, OrderID: endpoint id
+	cursorWebhookDelivery  = "d" // UpdatedAt: created_at, OrderID: delivery id
 )
 
 // cursor is the sort key of the last row of a page. Clients see it only as

@@ -25,6 +25,8 @@ type OutboundEvent struct {
 }
 
 type outboundEventRow struct {
+	// Seq is the outbox order, assigned by the database on insert.
+	Seq        int64  `gorm:"column:seq;->"`
 	ID         string `gorm:"column:id;primaryKey"`
 	MerchantID string
 	OrderID    string

@@ -194,7 +194,7 @@ func TestMigrations(t *testing.T) {
 		require.NoError(t, s.MigrationStatus(t.Context(), &status))
 		lines := strings.Split(strings.TrimSpace(status.String()), "\n")
 		want := []string{"00001_init.sql", "00002_outbound_events.sql", "00003_tracking_recorded_by.sql",
-			"00006_documents_manifests.sql"}
+			"00004_webhook_endpoints.sql", "00006_documents_manifests.sql"}
 		require.Len(t, lines, len(want), status.String())
 		for i, line := range lines {
 			fields := strings.Fields(line)

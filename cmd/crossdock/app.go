@@ -21,6 +21,7 @@ import (
 	carriersandbox "github.com/crossdock/crossdock/carriers/sandbox"
 	"github.com/crossdock/crossdock/customs"
 	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/notify"
 	"github.com/crossdock/crossdock/store"
 	"github.com/crossdock/crossdock/warehouses"
 	warehousesandbox "github.com/crossdock/crossdock/warehouses/sandbox"
@@ -198,6 +199,35 @@ func runWorker(ctx context.Context, c client.Client, acts *activities.Activities
 	w.Stop()
 	logger.Info("worker stopped")
 	return nil
+}
+
+// webhookGuard is the SSRF guard for merchants' webhook URLs, shared by the
+// API (subscribe time) and the sender (connect time).
+func webhookGuard(cfg Config) *notify.Guard {
+	return notify.NewGuard(notify.GuardOptions{AllowPrivate: cfg.PrivateWebhooks})
+}
+
+// runSender delivers outbound events to merchants' webhook endpoints until
+// ctx ends; attempts in flight finish before it returns.
+func runSender(ctx context.Context, cfg Config, st *store.Store, logger *slog.Logger) error {
+	sender, err := notify.NewSender(st, notify.Options{Guard: webhookGuard(cfg), Poll: cfg.WebhookPoll,
+		Logger: logger.With("component", "webhooks")})
+	if err != nil {
+		return err
+	}
+	if cfg.PrivateWebhooks {
+		logger.Warn("webhooks may reach private and loopback addresses (CROSSDOCK_WEBHOOK_ALLOW_PRIVATE): for development only")
+	}
+	return sender.Run(ctx)
+}
+
+// runWorkerAndSender is `crossdock worker`: the Temporal worker and the
+// webhook sender side by side; when one fails the other is stopped.
+func runWorkerAndSender(ctx context.Context, cfg Config, c client.Client, st *store.Store, acts *activities.Activities, logger *slog.Logger) error {
+	g, gctx := group(ctx)
+	g.Go(func() error { return runWorker(gctx, c, acts, logger) })
+	g.Go(func() error { return runSender(gctx, cfg, st, logger) })
+	return g.Wait()
 }
 
 // serveHTTP listens on addr and serves handler until ctx ends.

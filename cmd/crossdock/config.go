@@ -50,6 +50,8 @@ type Config struct {
 	FXRatesFile        string        `env:"CROSSDOCK_FX_RATES_FILE"`
 	ChannelsFile       string        `env:"CROSSDOCK_CHANNELS_FILE"`
 	EUFeeScope         string        `env:"CROSSDOCK_EU_FEE_SCOPE" envDefault:"all_low_value"`
+	PrivateWebhooks    bool          `env:"CROSSDOCK_WEBHOOK_ALLOW_PRIVATE"`
+	WebhookPoll        time.Duration `env:"CROSSDOCK_WEBHOOK_POLL" envDefault:"1s"`
 	TemporalAddress    string        `env:"TEMPORAL_ADDRESS"`
 	TemporalNamespace  string        `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 
@@ -148,6 +150,9 @@ func (c Config) validate() error {
 	}
 	if c.PollInterval < time.Second {
 		bad("CROSSDOCK_POLL_INTERVAL", "must be a duration of at least 1s such as 15m")
+	}
+	if c.WebhookPoll < 10*time.Millisecond || c.WebhookPoll > time.Hour {
+		bad("CROSSDOCK_WEBHOOK_POLL", "must be a duration between 10ms and 1h such as 1s")
 	}
 	if c.ManifestEvery != 0 && c.ManifestEvery < time.Second {
 		bad("CROSSDOCK_MANIFEST_EVERY", "must be unset (each channel's daily cut-off) or a duration of at least 1s such as 30s")

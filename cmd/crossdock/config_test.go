@@ -39,6 +39,8 @@ func TestConfigDefaultsMatchTheContract(t *testing.T) {
 	assert.Empty(t, cfg.DatabaseURL)
 	assert.Empty(t, cfg.TemporalAddress)
 	assert.EqualValues(t, 1<<20, cfg.MaxBodyBytes)
+	assert.Equal(t, time.Second, cfg.WebhookPoll)
+	assert.False(t, cfg.PrivateWebhooks, "webhooks never reach private addresses unless asked")
 }
 
 func TestConfigErrorsNameTheBadVariable(t *testing.T) {
@@ -56,6 +58,9 @@ func TestConfigErrorsNameTheBadVariable(t *testing.T) {
 		{"CROSSDOCK_LOG_LEVEL", "loud"},
 		{"CROSSDOCK_MAX_BODY_BYTES", "10"},
 		{"CROSSDOCK_POLL_INTERVAL", "1ms"},
+		{"CROSSDOCK_WEBHOOK_POLL", "0s"},
+		{"CROSSDOCK_WEBHOOK_POLL", "often"},
+		{"CROSSDOCK_WEBHOOK_ALLOW_PRIVATE", "maybe"},
 		{"CROSSDOCK_SHUTDOWN_TIMEOUT", "soon"},
 		{"CROSSDOCK_EU_FEE_SCOPE", "everything"},
 		{"CROSSDOCK_SLA_NO_MOVEMENT", "-1h"},

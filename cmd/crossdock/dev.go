@@ -119,6 +119,10 @@ type stackInfo struct {
 func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 	logger := opts.Logger
 	cfg.dev = true
+	// A merchant's webhook receiver on the same laptop must work in dev.
+	if _, ok := os.LookupEnv("CROSSDOCK_WEBHOOK_ALLOW_PRIVATE"); !ok {
+		cfg.PrivateWebhooks = true
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("CROSSDOCK_DATA_DIR: %w", err)
 	}
@@ -184,6 +188,7 @@ func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 	g.Go(func() error { return serve(gctx, "api", apiLn, apiHandler, cfg.ShutdownTimeout, logger) })
 	g.Go(func() error { return serve(gctx, "sandbox", sandboxLn, sbxHandler, cfg.ShutdownTimeout, logger) })
 	g.Go(func() error { return runWorker(gctx, tc, acts, logger) })
+	g.Go(func() error { return runSender(gctx, cfg, st, logger) })
 
 	info := stackInfo{APIURL: cfg.APIURL, SandboxURL: cfg.SandboxURL, TemporalHostPort: temporalHostPort,
 		TemporalUIURL: uiURL, DemoAPIKey: demoKey, OrderWebhookSecret: cfg.OrderWebhookSecret[0], OpsToken: cfg.OpsToken}
@@ -301,6 +306,7 @@ func newAPIHandler(cfg Config, st *store.Store, tc client.Client, cr *carriers.R
 		Store: st, Temporal: tc, Carriers: cr, Warehouses: wr,
 		OrderWebhookSecrets: cfg.OrderWebhookSecret, OpsToken: cfg.OpsToken, MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger: logger, Metrics: reg, Gatherer: reg, Quoter: carriers.Quoter{Registry: cr, Customs: engine},
+		WebhookEndpoints: st, WebhookURLs: webhookGuard(cfg),
 	})
 	if err != nil {
 		return nil, err
@@ -335,11 +341,17 @@ Then follow it:
   curl -s -H 'Authorization: Bearer %s' %s/v1/orders/<order_id>
   curl -s -H 'Authorization: Bearer %s' %s/v1/orders/<order_id>/tracking
 
+Get its events pushed to you as signed webhooks (README: "Merchant webhooks"):
+
+  curl -s -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' %s/v1/webhook-endpoints \
+    -d '{"url": "http://127.0.0.1:9000/crossdock", "events": ["order.stage_changed", "shipment.status_changed", "order.action_required"]}'
+
 Press Ctrl-C to stop everything.
 `, info.APIURL, info.APIURL, orNone(info.TemporalUIURL), info.TemporalHostPort, info.SandboxURL,
 		demoMerchantID, info.DemoAPIKey, info.OrderWebhookSecret, info.OpsToken,
 		demo, info.APIURL, info.OrderWebhookSecret,
-		info.DemoAPIKey, info.APIURL, info.DemoAPIKey, info.APIURL)
+		info.DemoAPIKey, info.APIURL, info.DemoAPIKey, info.APIURL,
+		info.DemoAPIKey, info.APIURL)
 }
 
 func orNone(s string) string {

@@ -10,13 +10,16 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
@@ -63,7 +66,7 @@ func TestEndToEnd(t *testing.T) {
 		orders = n
 	}
 	for _, k := range []string{"TEMPORAL_ADDRESS", "CROSSDOCK_DATABASE_URL", "CROSSDOCK_ORDER_WEBHOOK_SECRET",
-		"CROSSDOCK_SANDBOX_WEBHOOK_SECRET", "CROSSDOCK_OPS_TOKEN"} {
+		"CROSSDOCK_SANDBOX_WEBHOOK_SECRET", "CROSSDOCK_OPS_TOKEN", "CROSSDOCK_WEBHOOK_ALLOW_PRIVATE"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
@@ -112,6 +115,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal("stack not ready within 3 minutes")
 	}
 	webhookURL := info.APIURL + "/v1/webhooks/orders"
+	hooks := subscribeReceiver(t, info)
 
 	t.Run("bad signature is refused and writes nothing", func(t *testing.T) {
 		body, _ := json.Marshal(demoOrder(demoMerchantID, "E2E-BADSIG", "wh_szx", "GB"))
@@ -359,6 +363,28 @@ func TestEndToEnd(t *testing.T) {
 		assert.GreaterOrEqual(t, statuses, 2, "at least in transit and delivered")
 	})
 
+	t.Run("the merchant's webhook endpoint gets the events, signed, each order in order", func(t *testing.T) {
+		st, err := store.Open(ctx, "", cfg.DataDir)
+		require.NoError(t, err)
+		defer st.Close()
+		for _, id := range ids {
+			events, err := st.OrderEvents(ctx, demoMerchantID, id)
+			require.NoError(t, err)
+			var want []string
+			for _, e := range events {
+				want = append(want, e.ID)
+			}
+			require.Eventually(t, func() bool { return len(hooks.acked(id)) >= len(want) }, 30*time.Second, 100*time.Millisecond,
+				"order %s: %d of %d events delivered", id, len(hooks.acked(id)), len(want))
+			got := hooks.acked(id)
+			assert.ElementsMatch(t, want, got, "order %s: every event once", id)
+			// Each workflow's events (the order's, each shipment's) arrive in
+			// the order it emitted them; across workflows appends may race.
+			assert.Equal(t, byWorkflow(want), byWorkflow(got), "order %s: in order", id)
+		}
+		assert.Empty(t, hooks.problems(), "every request was signed with the endpoint's secret")
+	})
+
 	if dir := os.Getenv("CROSSDOCK_RECORD_HISTORY"); dir != "" {
 		recordHistory(t, tc, wfID, filepath.Join(dir, "order_delivered.json"))
 		recordHistory(t, tc, logistics.ShipmentWorkflowID(demoMerchantID, ids[0], 1), filepath.Join(dir, "shipment_delivered.json"))
@@ -368,6 +394,86 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	require.NoError(t, shutdown(), "dev stack stops cleanly")
+}
+
+// hookReceiver is a merchant's webhook endpoint on loopback (dev mode lets
+// webhooks reach it): it checks each request's signature with the
+// standard-webhooks library and keeps the event ids per order.
+type hookReceiver struct {
+	mu       sync.Mutex
+	hook     *standardwebhooks.Webhook
+	byOrder  map[string][]string
+	badCalls []string
+}
+
+// subscribeReceiver starts a receiver and subscribes it to every event
+// through the merchant API, as the README shows.
+func subscribeReceiver(t *testing.T, info stackInfo) *hookReceiver {
+	t.Helper()
+	r := &hookReceiver{byOrder: map[string][]string{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(req.Body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err != nil || r.hook == nil || r.hook.Verify(body, req.Header) != nil {
+			r.badCalls = append(r.badCalls, req.Header.Get("webhook-id"))
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var event struct {
+			ID   string `json:"id"`
+			Data struct {
+				OrderID string `json:"order_id"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(body, &event) != nil || event.ID != req.Header.Get("webhook-id") {
+			r.badCalls = append(r.badCalls, req.Header.Get("webhook-id"))
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		r.byOrder[event.Data.OrderID] = append(r.byOrder[event.Data.OrderID], event.ID)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	status, body := merchantDo(t, info, http.MethodPost, "/v1/webhook-endpoints",
+		`{"url": "`+srv.URL+`/crossdock", "events": ["order.stage_changed", "shipment.status_changed", "order.action_required"]}`)
+	require.Equal(t, http.StatusCreated, status, string(body))
+	var created struct {
+		Secret string `json:"secret"`
+	}
+	require.NoError(t, json.Unmarshal(body, &created))
+	hook, err := standardwebhooks.NewWebhook(created.Secret)
+	require.NoError(t, err)
+	r.mu.Lock()
+	r.hook = hook
+	r.mu.Unlock()
+	return r
+}
+
+// byWorkflow groups event ids ("<workflow id>/v<n>/<type>") by workflow,
+// keeping their order.
+func byWorkflow(ids []string) map[string][]string {
+	out := map[string][]string{}
+	for _, id := range ids {
+		wf := id
+		if i := strings.LastIndex(id, "/v"); i > 0 {
+			wf = id[:i]
+		}
+		out[wf] = append(out[wf], id)
+	}
+	return out
+}
+
+func (r *hookReceiver) acked(orderID string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.byOrder[orderID]...)
+}
+
+func (r *hookReceiver) problems() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.badCalls...)
 }
 
 // expressOrder is the demo order at the express service level: it goes to

@@ -87,7 +87,7 @@ func newAPICommand() *cobra.Command {
 func newWorkerCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "worker",
-		Short: "Run the Temporal worker (workflows and activities)",
+		Short: "Run the Temporal worker (workflows and activities) and the merchant webhook sender",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withServices(cmd, false, nil, func(ctx context.Context, s services) error {
@@ -95,7 +95,7 @@ func newWorkerCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return runWorker(ctx, s.temporal, acts, s.logger)
+				return runWorkerAndSender(ctx, s.cfg, s.temporal, s.store, acts, s.logger)
 			})
 		},
 	}
