@@ -28,9 +28,9 @@ type shipment struct {
 	// broker; awaitingEntry: the parcel is parked at import customs until
 	// it is.
 	entryFiled, awaitingEntry bool
-	attempts int       // failed delivery attempts so far
-	lastMile bool      // the parcel has gone out for delivery
-	voided   bool      // the label was voided: the journey stopped
+	attempts                  int  // failed delivery attempts so far
+	lastMile                  bool // the parcel has gone out for delivery
+	voided                    bool // the label was voided: the journey stopped
 	// returning: the parcel was intercepted and plays the return journey.
 	returning bool
 	held      *wireEvent

@@ -470,7 +470,7 @@ func TestConsolHandsOverToPost(t *testing.T) {
 	bad := w.adapters[sandbox.Consol].FileCustomsEntry(ctx, b.TrackingNumber, carriers.CustomsEntry{})
 	assert.ErrorIs(t, bad, carriers.ErrRefused, "an empty entry is refused")
 	entry := carriers.CustomsEntry{Reference: "o1", Decision: logistics.CustomsDecision{Regime: "uk_low_value"},
-		Items: []logistics.Item{{SKU: "T", Description: "Cotton T-shirt", Quantity: 1, HSCode: "610910", OriginCountry: "CN"}},
+		Items:    []logistics.Item{{SKU: "T", Description: "Cotton T-shirt", Quantity: 1, HSCode: "610910", OriginCountry: "CN"}},
 		Importer: logistics.Address{Name: "Ada", City: "London", Country: "GB"}}
 	require.NoError(t, w.adapters[sandbox.Consol].FileCustomsEntry(ctx, b.TrackingNumber, entry))
 	require.NoError(t, w.adapters[sandbox.Consol].FileCustomsEntry(ctx, b.TrackingNumber, entry), "idempotent")
