@@ -190,7 +190,12 @@ func (s *Store) provider() (*goose.Provider, error) {
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
 	dialect := goose.DialectSQLite3
-	var opts []goose.ProviderOption
+	// Migrations written on parallel branches land out of number order
+	// (00006 reached main before 00004 and 00005); a database migrated in
+	// between must take the missing ones rather than refuse to start. Each
+	// migration only adds its own tables and columns, so order between
+	// them does not matter.
+	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
 	if s.dialect == DialectPostgres {
 		dialect = goose.DialectPostgres
 		locker, err := lock.NewPostgresSessionLocker()
