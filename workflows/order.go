@@ -77,7 +77,10 @@ type orderWorkflow struct {
 	stuck          bool
 	stuckReason    string
 	actionRequired bool
-	version        int64
+	// reasons are what needs ops and is not settled yet, oldest first;
+	// stuckReason shows the latest.
+	reasons []string
+	version int64
 
 	review   *opsRequest     // ops' answer to a compliance review
 	inReview bool            // a compliance review is waiting for ops
@@ -591,8 +594,15 @@ func (w *orderWorkflow) following(ctx workflow.Context) error {
 		w.changed = false
 		if watching && len(w.ops) > 0 {
 			// While shipments travel, ops acknowledge an escalated alert.
+			// Version 1 keeps the reasons the acknowledgement is not
+			// about (a cancellation that still needs ops); runs from
+			// before it cleared every reason.
 			w.ops = nil
-			if err := w.clearStuck(ctx); err != nil {
+			ack := w.clearStuck
+			if workflow.GetVersion(ctx, "acknowledge-keeps-other-reasons", workflow.DefaultVersion, 1) >= 1 {
+				ack = w.acknowledge
+			}
+			if err := ack(ctx); err != nil {
 				return err
 			}
 		}
@@ -765,6 +775,7 @@ func failureMessage(err error) string {
 func (w *orderWorkflow) markStuck(ctx workflow.Context, reason string) error {
 	workflow.GetLogger(ctx).Warn("order stuck", "order_id", w.order.OrderID, "reason", reason)
 	w.stuck, w.stuckReason, w.actionRequired = true, reason, true
+	w.openReason(reason)
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(true), saStuckReason.ValueSet(reason),
 		saActionRequired.ValueSet(true)); err != nil {
 		return err
@@ -776,7 +787,48 @@ func (w *orderWorkflow) markStuck(ctx workflow.Context, reason string) error {
 	return w.emitActionRequired(ctx, reason)
 }
 
+// acknowledge settles what made the order stuck (ops answered it) and
+// keeps any other reason that still needs ops: the order stays
+// action_required with the latest of them.
+func (w *orderWorkflow) acknowledge(ctx workflow.Context) error {
+	w.reasons = slices.DeleteFunc(w.reasons, func(r string) bool { return r == w.stuckReason })
+	if len(w.reasons) == 0 {
+		return w.clearStuck(ctx)
+	}
+	return w.showReasons(ctx)
+}
+
+// dropReason settles one reason (an alert whose cause went away) and shows
+// what is left; with nothing left the order is clear.
+func (w *orderWorkflow) dropReason(ctx workflow.Context, reason string) error {
+	w.reasons = slices.DeleteFunc(w.reasons, func(r string) bool { return r == reason })
+	if len(w.reasons) == 0 {
+		return w.clearStuck(ctx)
+	}
+	return w.showReasons(ctx)
+}
+
+// showReasons shows the latest open reason, not stuck: the order moves on
+// but needs ops.
+func (w *orderWorkflow) showReasons(ctx workflow.Context) error {
+	w.stuck, w.stuckReason, w.actionRequired = false, w.reasons[len(w.reasons)-1], true
+	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(false), saStuckReason.ValueSet(w.stuckReason),
+		saActionRequired.ValueSet(true)); err != nil {
+		return err
+	}
+	w.details(ctx)
+	return w.project(ctx)
+}
+
+// openReason records a reason that needs ops until settled.
+func (w *orderWorkflow) openReason(reason string) {
+	if !slices.Contains(w.reasons, reason) {
+		w.reasons = append(w.reasons, reason)
+	}
+}
+
 func (w *orderWorkflow) clearStuck(ctx workflow.Context) error {
+	w.reasons = nil
 	w.stuck, w.stuckReason, w.actionRequired = false, "", false
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(false), saStuckReason.ValueSet(""),
 		saActionRequired.ValueSet(false)); err != nil {
