@@ -150,6 +150,7 @@ const (
 	NameAddToManifest   = "crossdock.AddToManifest"
 	NameSubmitManifest  = "crossdock.SubmitManifest"
 	NameFileCustoms     = "crossdock.FileCustomsEntry"
+	NameSchedulePickup  = "crossdock.SchedulePickup"
 )
 
 // Register registers every activity under its stable name.
@@ -174,6 +175,7 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 		NameAddToManifest:   a.AddToManifest,
 		NameSubmitManifest:  a.SubmitManifest,
 		NameFileCustoms:     a.FileCustomsEntry,
+		NameSchedulePickup:  a.SchedulePickup,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

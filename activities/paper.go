@@ -311,3 +311,44 @@ func (a *Activities) FileCustomsEntry(ctx context.Context, in FileCustomsEntryIn
 	}
 	return FileCustomsEntryResult{Filed: true}, nil
 }
+
+// SchedulePickupInput asks one carrier to collect an order's parcels.
+type SchedulePickupInput struct {
+	Reference string               `json:"reference"` // idempotency key: the order workflow and the carrier
+	Carrier   string               `json:"carrier"`
+	Origin    logistics.Address    `json:"origin"`
+	Shipments []logistics.Shipment `json:"shipments"`
+	ReadyAt   time.Time            `json:"ready_at"`
+}
+
+// SchedulePickup books the collection with the carrier
+// (carriers.PickupScheduler) and returns its confirmation. A carrier
+// without the operation answers the zero Pickup: it collects on its round.
+// Idempotent on Reference; a refusal is final (CarrierRefused).
+func (a *Activities) SchedulePickup(ctx context.Context, in SchedulePickupInput) (carriers.Pickup, error) {
+	c, ok := a.Carriers.Get(in.Carrier)
+	if !ok {
+		return carriers.Pickup{}, nonRetryable(ErrTypeInvalid, fmt.Errorf("unknown carrier %q", in.Carrier))
+	}
+	ps, ok := c.(carriers.PickupScheduler)
+	if !ok {
+		return carriers.Pickup{}, nil
+	}
+	req := carriers.PickupRequest{Reference: in.Reference, Address: in.Origin, ReadyAt: in.ReadyAt}
+	for _, sh := range in.Shipments {
+		req.TrackingNumbers = append(req.TrackingNumbers, sh.TrackingNumber)
+		req.WeightGrams += sh.Parcel.WeightGrams
+	}
+	p, err := ps.SchedulePickup(ctx, req)
+	switch {
+	case errors.Is(err, carriers.ErrUnsupported):
+		return carriers.Pickup{}, nil
+	case errors.Is(err, carriers.ErrRefused):
+		return carriers.Pickup{}, nonRetryable(ErrTypeCarrierRefused, err)
+	case err != nil:
+		return carriers.Pickup{}, carrierRetryable(err, "schedule a pickup with %s", in.Carrier)
+	}
+	activity.GetLogger(ctx).Info("pickup scheduled", "carrier", in.Carrier, "confirmation", p.Confirmation,
+		"window_start", p.WindowStart, "parcels", len(req.TrackingNumbers))
+	return p, nil
+}

@@ -172,6 +172,10 @@ type fakeCarrier struct {
 	// are the customs entries filed with its broker.
 	customsPath logistics.CustomsPath
 	entries     []carriers.CustomsEntry
+	// pickup: the channel collects on request; pickupReqs are the
+	// collections asked for.
+	pickup     bool
+	pickupReqs []carriers.PickupRequest
 
 	// Answers of the compensation operations (nil: it works).
 	voidErr, interceptErr, redirectErr error
@@ -230,6 +234,7 @@ func (c *fakeCarrier) Channels() []logistics.Channel {
 	if c.customsPath != "" {
 		ch.Capabilities.Customs = c.customsPath
 	}
+	ch.Capabilities.Pickup = c.pickup
 	return []logistics.Channel{ch}
 }
 
@@ -243,6 +248,21 @@ func (c *fakeCarrier) FileCustomsEntry(_ context.Context, tn string, e carriers.
 	defer c.mu.Unlock()
 	c.entries = append(c.entries, e)
 	return nil
+}
+
+var _ carriers.PickupScheduler = (*fakeCarrier)(nil)
+
+func (c *fakeCarrier) SchedulePickup(_ context.Context, req carriers.PickupRequest) (carriers.Pickup, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pickupReqs = append(c.pickupReqs, req)
+	return carriers.Pickup{Confirmation: "PU1", WindowStart: req.ReadyAt, WindowEnd: req.ReadyAt.Add(3 * time.Hour)}, nil
+}
+
+func (c *fakeCarrier) pickupRequests() []carriers.PickupRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.pickupReqs)
 }
 
 func (c *fakeCarrier) filedEntries() []carriers.CustomsEntry {

@@ -457,7 +457,8 @@ func (w *orderWorkflow) book(ctx workflow.Context, number int, parcel logistics.
 // handover does what a channel's gaps need once its parcels are booked:
 // Crossdock prints labels and postal customs forms (CN22/CN23) where the
 // carrier has no label API or customs go on paper, files the import entry
-// with the carrier's broker where customs clear through one, and puts
+// with the carrier's broker where customs clear through one, books a
+// collection where the carrier collects on request, and puts
 // batch-only carriers' parcels on the manifest of the channel's next
 // cut-off, waits for it and submits the manifest. Every step is idempotent,
 // so a retry after ops unstick the order repeats nothing. A cancellation
@@ -469,8 +470,16 @@ func (w *orderWorkflow) handover(ctx workflow.Context) error {
 	type manifestKey struct{ carrier, day string }
 	var manifests []manifestKey
 	var submitAt time.Time
+	var pickupCarriers []string
+	pickups := map[string][]logistics.Shipment{}
 	for _, sh := range w.shipments {
 		ch := w.channels[sh.Number]
+		if ch.Capabilities.Pickup {
+			if !slices.Contains(pickupCarriers, sh.Carrier) {
+				pickupCarriers = append(pickupCarriers, sh.Carrier)
+			}
+			pickups[sh.Carrier] = append(pickups[sh.Carrier], sh)
+		}
 		if activities.NeedsPaper(ch, w.customs) {
 			if err := workflow.ExecuteActivity(sctx, activities.NamePrintDocuments, activities.PrintDocumentsInput{
 				Order: w.order, Origin: w.origin, Shipment: sh, Channel: ch, Customs: w.customs, Date: workflow.Now(ctx),
@@ -498,6 +507,15 @@ func (w *orderWorkflow) handover(ctx workflow.Context) error {
 		}
 		if m.SubmitAt.After(submitAt) {
 			submitAt = m.SubmitAt
+		}
+	}
+	// One collection per carrier for the order's parcels (slice, not the
+	// map, for a deterministic order).
+	for _, carrier := range pickupCarriers {
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, w.carrierOptions()), activities.NameSchedulePickup,
+			activities.SchedulePickupInput{Reference: w.id + "/" + carrier, Carrier: carrier, Origin: w.origin,
+				Shipments: pickups[carrier], ReadyAt: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
+			return err
 		}
 	}
 	if len(manifests) == 0 {

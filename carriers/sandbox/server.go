@@ -72,6 +72,7 @@ type Server struct {
 	byKey    map[string]*shipment // carrier "|" idempotency key
 	byNumber map[string]*shipment // carrier "|" tracking number
 	timers   map[*shipment]*time.Timer
+	pickups  map[string]carriers.Pickup // carrier "|" reference
 }
 
 // NewServer returns a carrier network ready to Register on a mux. Call
@@ -110,6 +111,7 @@ func NewServer(opts Options) *Server {
 		byKey:       map[string]*shipment{},
 		byNumber:    map[string]*shipment{},
 		timers:      map[*shipment]*time.Timer{},
+		pickups:     map[string]carriers.Pickup{},
 	}
 	if opts.WebhookSecret == "" {
 		log.Warn("sandbox carrier webhook secret missing; pushes disabled")
@@ -138,6 +140,7 @@ func NewServer(opts Options) *Server {
 //	GET    /carriers/{carrier}/labels/{number}    the label, text/plain
 //	GET    /carriers/{carrier}/scans.csv          every scan as CSV (sbx_local's daily file)
 //	PUT    /carriers/{carrier}/manifests/{name}   a batch-only carrier's end-of-day manifest (CSV)
+//	POST   /carriers/{carrier}/pickups            schedule a collection (idempotent on its reference)
 //	POST   /carriers/{carrier}/shipments/{number}/customs-entry  the importer's entry for the broker
 //	POST   /admin/faults                          switch a fault on
 //	GET    /admin/faults                          list active faults
@@ -151,6 +154,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /carriers/{carrier}/labels/{number}", s.carrierRoute(s.label))
 	mux.HandleFunc("GET /carriers/{carrier}/scans.csv", s.carrierRoute(s.scans))
 	mux.HandleFunc("PUT /carriers/{carrier}/manifests/{name}", s.carrierRoute(s.manifest))
+	mux.HandleFunc("POST /carriers/{carrier}/pickups", s.carrierRoute(s.schedulePickup))
 	mux.HandleFunc("POST /carriers/{carrier}/shipments/{number}/customs-entry", s.carrierRoute(s.customsEntry))
 	mux.HandleFunc("POST /admin/faults", s.setFault)
 	mux.HandleFunc("GET /admin/faults", s.listFaults)
