@@ -163,7 +163,11 @@ type fakeCarrier struct {
 	tracking logistics.TrackingMode
 	refuse   bool
 	down     bool // every booking fails as a 503 would (retryable)
-	attempts int  // Book calls, failed ones included
+	// retryAfter, with down, is the Retry-After of each failure.
+	retryAfter time.Duration
+	attempts   int // Book calls, failed ones included
+	// revealAll makes Track answer the whole journey at once.
+	revealAll bool
 	// label is the channel's label mode ("": api); a batch_manifest
 	// channel has a 17:00 UTC cut-off.
 	label     logistics.LabelMode
@@ -294,6 +298,9 @@ func (c *fakeCarrier) Book(_ context.Context, req carriers.BookRequest) (carrier
 	if c.refuse {
 		return carriers.Booking{}, fmt.Errorf("%w: destination not served", carriers.ErrRefused)
 	}
+	if c.down && c.retryAfter > 0 {
+		return carriers.Booking{}, unavailableFor{c.retryAfter}
+	}
 	if c.down {
 		return carriers.Booking{}, fmt.Errorf("503 service unavailable")
 	}
@@ -317,12 +324,29 @@ func (c *fakeCarrier) Track(_ context.Context, tn string) ([]logistics.TrackingE
 	defer c.mu.Unlock()
 	c.polls++
 	n := min(c.polls, len(c.journey))
+	if c.revealAll {
+		n = len(c.journey)
+	}
 	out := append([]logistics.TrackingEvent(nil), c.journey[:n]...)
 	for i := range out {
 		out[i].TrackingNumber, out[i].Source = tn, logistics.SourcePoll
 	}
 	return out, nil
 }
+
+func (c *fakeCarrier) pollCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.polls
+}
+
+// unavailableFor is a carrier's 503 with Retry-After.
+type unavailableFor struct{ wait time.Duration }
+
+var _ carriers.RetryAfterError = unavailableFor{}
+
+func (u unavailableFor) Error() string             { return "503 service unavailable" }
+func (u unavailableFor) RetryAfter() time.Duration { return u.wait }
 
 func (c *fakeCarrier) attemptCount() int {
 	c.mu.Lock()

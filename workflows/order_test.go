@@ -39,11 +39,16 @@ func newHarness(t *testing.T, cs ...carriers.Carrier) *harness {
 
 func newHarnessWith(t *testing.T, reg *carriers.Registry) *harness {
 	t.Helper()
+	return newHarnessSettings(t, reg, activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: 30 * time.Minute})
+}
+
+func newHarnessSettings(t *testing.T, reg *carriers.Registry, settings activities.Settings) *harness {
+	t.Helper()
 	env := newEnv()
 	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
 	workflows.Register(env, &activities.Activities{
 		Store: h.store, Carriers: reg, Warehouses: warehouses.NewRegistry(h.warehouse),
-		Customs: fakeCustoms{}, Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: 30 * time.Minute},
+		Customs: fakeCustoms{}, Settings: settings,
 	})
 	return h
 }

@@ -60,6 +60,7 @@ type Server struct {
 	ownClient   bool // client was made here and is closed with the server
 	faults      *faultSwitch
 	limiters    map[string]*rate.Limiter
+	traffic     *trafficLog
 
 	// ctx is cancelled by Close to stop slow answers and pushes in flight.
 	ctx    context.Context
@@ -106,6 +107,7 @@ func NewServer(opts Options) *Server {
 		ownClient:   ownClient,
 		faults:      newFaultSwitch(time.Now),
 		limiters:    map[string]*rate.Limiter{},
+		traffic:     newTrafficLog(),
 		ctx:         ctx,
 		cancel:      cancel,
 		byKey:       map[string]*shipment{},
@@ -145,6 +147,8 @@ func NewServer(opts Options) *Server {
 //	POST   /admin/faults                          switch a fault on
 //	GET    /admin/faults                          list active faults
 //	DELETE /admin/faults[?carrier=]               clear faults
+//	GET    /admin/shipments[?carrier=]            every booking with the scans emitted so far
+//	GET    /admin/requests                        API calls per carrier and the busiest minute
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /carriers/{carrier}/shipments", s.carrierRoute(s.book))
 	mux.HandleFunc("POST /carriers/{carrier}/shipments/{number}/void", s.carrierRoute(s.void))
@@ -159,6 +163,8 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/faults", s.setFault)
 	mux.HandleFunc("GET /admin/faults", s.listFaults)
 	mux.HandleFunc("DELETE /admin/faults", s.clearFaults)
+	mux.HandleFunc("GET /admin/shipments", s.listShipments)
+	mux.HandleFunc("GET /admin/requests", s.listRequests)
 }
 
 // Close stops every journey timer and cancels pushes in flight, then waits
@@ -185,8 +191,10 @@ func (s *Server) Close() {
 // outageRetryHint caps the Retry-After of an outage's 503s.
 const outageRetryHint = 10 * time.Second
 
-// carrierRoute checks the carrier exists and applies the faults that act on
-// every API call (outage, rate_limit, slow) before calling h.
+// carrierRoute checks the carrier exists, counts the call against the
+// carrier's rate limit (a refused call counts too, as with real carriers)
+// and applies the faults that act on every API call (outage, rate_limit,
+// slow) before calling h.
 func (s *Server) carrierRoute(h func(w http.ResponseWriter, r *http.Request, carrier string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		carrier := r.PathValue("carrier")
@@ -194,6 +202,7 @@ func (s *Server) carrierRoute(h func(w http.ResponseWriter, r *http.Request, car
 			writeError(w, http.StatusNotFound, "not_found", "unknown carrier "+carrier, nil)
 			return
 		}
+		s.traffic.record(carrier, time.Now())
 		if end, ok := s.faults.until(carrier, FaultOutage); ok {
 			// A carrier in an outage does not know when it ends: like
 			// real ones it asks for a short pause, not the whole outage.
@@ -275,6 +284,7 @@ func (s *Server) registerAs(r *http.Request, carrier string, req carriers.BookRe
 		return refusal(http.StatusServiceUnavailable, "unavailable", "sandbox shutting down")
 	}
 	if sh, ok := s.byKey[carrier+"|"+req.IdempotencyKey]; ok {
+		sh.replays++
 		return http.StatusOK, sh.resp
 	}
 	if s.faults.is(carrier, FaultRefuse) {
@@ -286,6 +296,7 @@ func (s *Server) registerAs(r *http.Request, carrier string, req carriers.BookRe
 	}
 	now := s.now()
 	sh := s.newShipment(carrier, ch.Service, req, number)
+	sh.key, sh.merchantID, sh.orderID = req.IdempotencyKey, req.MerchantID, req.OrderID
 	total := journeyLength(profiles[carrier].journey)
 	if ch.Capabilities.LastMile == logistics.LastMilePartnerHandoff && ch.Capabilities.LastMilePartner != "" {
 		partner := ch.Capabilities.LastMilePartner
