@@ -53,9 +53,11 @@ type Store interface {
 	// RecordWebhook stores rec unless (Source, ID) is already recorded and
 	// returns the first record either way.
 	RecordWebhook(ctx context.Context, rec store.WebhookRecord) (first store.WebhookRecord, inserted bool, err error)
-	// OrderCreatedBefore reports whether an order.created was already
-	// accepted for the order.
-	OrderCreatedBefore(ctx context.Context, merchantID, orderID string) (bool, error)
+	// ClaimOrderIntake decides atomically which order.created delivery of
+	// an order starts it; the others are duplicates.
+	ClaimOrderIntake(ctx context.Context, claim store.OrderIntakeClaim) (store.IntakeDecision, error)
+	// ReleaseOrderIntake gives up a claim whose holder could not start the order.
+	ReleaseOrderIntake(ctx context.Context, merchantID, orderID, claim string) error
 	// GetOrder returns a merchant's order.
 	GetOrder(ctx context.Context, merchantID, orderID string) (store.OrderView, error)
 	// OrderTracking returns the tracking events of a merchant's order.

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -18,12 +20,20 @@ import (
 // The real store satisfies the API's Store interface.
 var _ Store = (*store.Store)(nil)
 
-// newStoreHarness is a server over a real, migrated store and a fake Temporal.
+// newStoreHarness is a server over a real, migrated store and a fake
+// Temporal, with the merchants m_demo and m_other created.
 func newStoreHarness(t *testing.T, st *store.Store) *harness {
 	t.Helper()
 	ctx := context.Background()
 	require.NoError(t, st.CreateMerchant(ctx, logistics.Merchant{ID: "m_demo", Name: "Demo"}, store.HashAPIKey(merchantKeyDemo)))
 	require.NoError(t, st.CreateMerchant(ctx, logistics.Merchant{ID: "m_other", Name: "Other"}, store.HashAPIKey(merchantKeyOther)))
+	return storeHarness(t, st)
+}
+
+// storeHarness is another server (with a fresh fake Temporal) over a store
+// newStoreHarness already set up.
+func storeHarness(t *testing.T, st *store.Store) *harness {
+	t.Helper()
 	h := newHarness(t, func(c *Config) { c.Store = st })
 	h.now = time.Now()
 	return h
@@ -81,6 +91,116 @@ func TestWebhookIdempotencyWithTheRealStore(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, found)
 		assert.Equal(t, bodies[0], string(rec.Response))
+		assert.Len(t, h.temporal.recorded(), 2, "wh_1 and one of the wh_4 deliveries signalled, nothing else")
+	})
+}
+
+// delivery is one answer to a concurrent webhook delivery.
+type delivery struct {
+	webhookID string
+	code      int
+	body      string
+}
+
+// deliverConcurrently posts body under each webhook id at once.
+func deliverConcurrently(h *harness, body []byte, webhookIDs []string) []delivery {
+	out := make([]delivery, len(webhookIDs))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, id := range webhookIDs {
+		wg.Go(func() {
+			<-start
+			rec := h.postOrder(id, body)
+			out[i] = delivery{webhookID: id, code: rec.Code, body: rec.Body.String()}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+func signalsWithStart(h *harness) int {
+	n := 0
+	for _, c := range h.temporal.recorded() {
+		if c.Method == "SignalWithStartWorkflow" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestConcurrentOrderCreatedWithTheRealStore races order.created deliveries
+// of one order through the real handler and store while the Temporal call
+// takes a while, as it does over a network: one delivery starts the order
+// and answers 202, every other one answers 200 with the same body, and
+// exactly one SignalWithStart is made. Each answer is recorded, so a
+// redelivery replays it.
+func TestConcurrentOrderCreatedWithTheRealStore(t *testing.T) {
+	const n = 8
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		newStoreHarness(t, st)
+		t.Run("different webhook-ids", func(t *testing.T) {
+			h := storeHarness(t, st)
+			h.temporal.delay = 100 * time.Millisecond
+			body := orderCreatedBody(t, func(d map[string]any) { d["order_id"] = "TT-RACE-1" })
+			var ids []string
+			for i := range n {
+				ids = append(ids, fmt.Sprintf("wh_race_%d", i))
+			}
+			got := deliverConcurrently(h, body, ids)
+
+			accepted := 0
+			for _, d := range got {
+				switch d.code {
+				case http.StatusAccepted:
+					accepted++
+				case http.StatusOK:
+				default:
+					t.Errorf("%s answered %d: %s", d.webhookID, d.code, d.body)
+				}
+				assert.Equal(t, got[0].body, d.body, "every delivery gets the same body")
+			}
+			assert.Equal(t, 1, accepted, "exactly one delivery starts the order: %+v", got)
+			assert.JSONEq(t, `{"order_id":"TT-RACE-1","merchant_id":"m_demo","workflow_id":"order/m_demo/TT-RACE-1","stage":"received"}`, got[0].body)
+			assert.Equal(t, 1, signalsWithStart(h), "exactly one SignalWithStart")
+
+			h.temporal.setErr(errors.New("temporal down"))
+			for _, d := range got {
+				again := h.postOrder(d.webhookID, body)
+				assert.Equal(t, d.code, again.Code, "a redelivery of %s replays its answer", d.webhookID)
+				assert.Equal(t, d.body, again.Body.String())
+			}
+		})
+		t.Run("one webhook-id delivered many times", func(t *testing.T) {
+			h := storeHarness(t, st)
+			h.temporal.delay = 100 * time.Millisecond
+			body := orderCreatedBody(t, func(d map[string]any) { d["order_id"] = "TT-RACE-2" })
+			ids := make([]string, n)
+			for i := range ids {
+				ids[i] = "wh_same"
+			}
+			got := deliverConcurrently(h, body, ids)
+			for _, d := range got {
+				assert.Equal(t, http.StatusAccepted, d.code, d.body)
+				assert.Equal(t, got[0].body, d.body)
+			}
+			assert.Equal(t, 1, signalsWithStart(h), "one effect")
+		})
+		t.Run("a first delivery that cannot start the order leaves it to the next", func(t *testing.T) {
+			h := storeHarness(t, st)
+			body := orderCreatedBody(t, func(d map[string]any) { d["order_id"] = "TT-RACE-3" })
+			h.temporal.setErr(errors.New("temporal down"))
+			failed := h.postOrder("wh_fail", body)
+			require.Equal(t, http.StatusServiceUnavailable, failed.Code, failed.Body.String())
+
+			h.temporal.setErr(nil)
+			second := h.postOrder("wh_next", body)
+			require.Equal(t, http.StatusAccepted, second.Code, "the released claim goes to the next delivery: %s", second.Body.String())
+			retry := h.postOrder("wh_fail", body)
+			require.Equal(t, http.StatusOK, retry.Code, retry.Body.String())
+			assert.Equal(t, second.Body.String(), retry.Body.String())
+			assert.Equal(t, 1, signalsWithStart(h))
+		})
 	})
 }
 

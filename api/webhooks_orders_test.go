@@ -2,9 +2,11 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
 )
 
 // orderCreatedBody is the contract's example order.created, with edits.
@@ -400,4 +403,78 @@ func TestOrderWebhookIDTooLong(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, rec.Code)
 	assert.Equal(t, []string{"webhook-id"}, fields(decodeError(t, rec)))
 	assert.Empty(t, h.temporal.recorded())
+}
+
+func TestOrderCreatedWaitsForTheFirstDelivery(t *testing.T) {
+	h := newHarness(t)
+	// Another delivery holds the order's intake and is still starting it.
+	h.store.intakes["m_demo/TT-10001"] = fakeIntake{webhookID: "wh_first", claim: "elsewhere", claimedAt: h.now}
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- h.postOrder("wh_second", orderCreatedBody(t, nil)) }()
+
+	select {
+	case rec := <-done:
+		t.Fatalf("answered %d before the first delivery did: %s", rec.Code, rec.Body.String())
+	case <-time.After(100 * time.Millisecond):
+	}
+	h.store.mu.Lock()
+	h.store.webhooks[webhookKey("orders", "wh_first")] = store.WebhookRecord{Source: "orders", ID: "wh_first",
+		EventType: eventOrderCreated, MerchantID: "m_demo", OrderID: "TT-10001", StatusCode: http.StatusAccepted, Response: []byte(createdAnswer)}
+	h.store.mu.Unlock()
+
+	rec := <-done
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, createdAnswer, rec.Body.String())
+	assert.Empty(t, h.temporal.recorded(), "a duplicate starts nothing")
+}
+
+func TestOrderCreatedTakesOverAnAbandonedClaim(t *testing.T) {
+	h := newHarness(t)
+	// Its holder died before answering, longer ago than the lease.
+	h.store.intakes["m_demo/TT-10001"] = fakeIntake{webhookID: "wh_dead", claim: "dead", claimedAt: h.now.Add(-intakeLease - time.Second)}
+	rec := h.postOrder("wh_new", orderCreatedBody(t, nil))
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	assert.Len(t, h.temporal.recorded(), 1)
+	in, ok := h.store.intakeOf("m_demo", "TT-10001")
+	require.True(t, ok)
+	assert.Equal(t, "wh_new", in.webhookID)
+}
+
+func TestOrderCreatedWaitEndsWithTheRequest(t *testing.T) {
+	h := newHarness(t)
+	h.store.intakes["m_demo/TT-10001"] = fakeIntake{webhookID: "wh_first", claim: "elsewhere", claimedAt: h.now}
+	body := orderCreatedBody(t, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/webhooks/orders", bytes.NewReader(body))
+	for k, vs := range signed(t, secretOld, "wh_second", h.now, body) {
+		req.Header[k] = vs
+	}
+	rec := serve(h.srv, req)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	assert.Equal(t, "unavailable", decodeError(t, rec).Error.Code)
+	assert.Equal(t, "5", rec.Header().Get("Retry-After"))
+	assert.Empty(t, h.store.records(), "nothing is recorded, so the sender's retry is answered afresh")
+	assert.Empty(t, h.temporal.recorded())
+}
+
+func TestOrderCreatedReleasesItsClaimWhenTheStartFails(t *testing.T) {
+	for name, err := range map[string]error{
+		"Temporal unavailable":   errors.New("rpc error: code = Unavailable"),
+		"order already finished": serviceerror.NewWorkflowExecutionAlreadyStarted("workflow already finished", "", ""),
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			h.temporal.setErr(err)
+			rec := h.postOrder("wh_1", orderCreatedBody(t, nil))
+			require.GreaterOrEqual(t, rec.Code, 400, rec.Body.String())
+			_, held := h.store.intakeOf("m_demo", "TT-10001")
+			assert.False(t, held, "the claim is given back")
+			assert.Empty(t, h.store.records())
+
+			h.temporal.setErr(nil)
+			rec = h.postOrder("wh_2", orderCreatedBody(t, nil))
+			assert.Equal(t, http.StatusAccepted, rec.Code, "the next delivery starts the order: %s", rec.Body.String())
+		})
+	}
 }

@@ -81,6 +81,12 @@ func (s *Server) carrierWebhook(c *gin.Context) {
 			log.Warn("carrier event without tracking number dropped", "raw_code", e.RawCode)
 			continue
 		}
+		if len(e.TrackingNumber) > maxTrackingLength || !logistics.ValidText(e.TrackingNumber) {
+			// No shipment can own it, so retrying cannot help: dropped like
+			// an event without a number rather than refused for ever.
+			log.Warn("carrier event with an impossible tracking number dropped", "tracking_number_bytes", len(e.TrackingNumber))
+			continue
+		}
 		if _, seen := byNumber[e.TrackingNumber]; !seen {
 			numbers = append(numbers, e.TrackingNumber)
 		}
@@ -170,8 +176,8 @@ func (s *Server) warehouseWebhook(c *gin.Context) {
 		ev.WarehouseID = whID
 	}
 	var p []logistics.FieldProblem
-	if ev.ID == "" || len(ev.ID) > maxWebhookIDLength {
-		p = append(p, logistics.FieldProblem{Field: "id", Problem: "is required, at most 256 bytes"})
+	if ev.ID == "" || checkWebhookID(ev.ID) != nil {
+		p = append(p, logistics.FieldProblem{Field: "id", Problem: "is required: at most 256 bytes of UTF-8 text without control characters"})
 	}
 	if ev.WarehouseID != whID {
 		p = append(p, logistics.FieldProblem{Field: "warehouse_id", Problem: "does not match the URL's warehouse"})
