@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -901,6 +902,133 @@ func TestListShipments(t *testing.T) {
 			require.Len(t, items, 1)
 			assert.Equal(t, "m_2", items[0].MerchantID)
 			assert.Empty(t, next)
+
+			_, cursor, err := s.ListShipments(ctx, "m_1", store.ShipmentFilter{Limit: 1})
+			require.NoError(t, err)
+			require.NotEmpty(t, cursor)
+			_, _, err = s.ListShipments(ctx, "m_2", store.ShipmentFilter{Cursor: cursor})
+			requireInvalidField(t, err, "cursor")
+		})
+	})
+}
+
+// TestListShipmentsWhileWriting walks a merchant's shipments page by page
+// while they are written to, as a syncing client does: no shipment ever
+// shows twice, every shipment that existed at the start and was not updated
+// shows exactly once, and one updated during the walk (so moved ahead of
+// the pages read) shows when listed with updated_after the walk's start.
+func TestListShipmentsWhileWriting(t *testing.T) {
+	type key struct {
+		orderID string
+		number  int
+	}
+	// seed writes 40 shipments of merchantID, four to a timestamp so ties
+	// cross page boundaries, and returns their keys.
+	seed := func(t *testing.T, s *store.Store, merchantID string) map[key]bool {
+		existing := map[key]bool{}
+		for i := range 40 {
+			sh := testShipment(merchantID, fmt.Sprintf("o_%02d", i), i%2+1, base.Add(time.Duration(i/4)*time.Minute))
+			saveShipment(t, s, sh, 1)
+			existing[key{sh.OrderID, sh.Number}] = true
+		}
+		return existing
+	}
+	// walk pages through everything of merchantID with limit 7, calling
+	// between after each page, and counts how often each shipment shows.
+	walk := func(t *testing.T, s *store.Store, merchantID string, between func(page int, last logistics.Shipment)) map[key]int {
+		seen := map[key]int{}
+		f := store.ShipmentFilter{Limit: 7}
+		for page := 0; ; page++ {
+			require.Less(t, page, 100, "paging does not end")
+			items, next, err := s.ListShipments(t.Context(), merchantID, f)
+			require.NoError(t, err)
+			for _, sh := range items {
+				seen[key{sh.OrderID, sh.Number}]++
+			}
+			if next == "" {
+				return seen
+			}
+			between(page, items[len(items)-1])
+			f.Cursor = next
+		}
+	}
+	walkStart := base.Add(time.Hour) // later than every seeded shipment
+
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Run("inserts while walking", func(t *testing.T) {
+			existing := seed(t, s, "m_ins")
+			// A writer inserts newer shipments the whole time, and after each
+			// page the walker itself inserts around its cursor: one newer than
+			// everything, one tied with the page's last row, one older than it.
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for i := 0; i < 200; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					sh := testShipment("m_ins", fmt.Sprintf("w_%03d", i), 1, walkStart.Add(time.Duration(i)*time.Second))
+					if _, err := s.SaveShipment(t.Context(), store.ShipmentRecord{Shipment: sh, WorkflowID: "w", Version: 1}); err != nil {
+						t.Errorf("concurrent insert: %v", err)
+						return
+					}
+				}
+			})
+			seen := walk(t, s, "m_ins", func(page int, last logistics.Shipment) {
+				for j, at := range []time.Time{walkStart.Add(time.Duration(page) * time.Millisecond), last.UpdatedAt, last.UpdatedAt.Add(-time.Second)} {
+					saveShipment(t, s, testShipment("m_ins", fmt.Sprintf("p_%02d_%d", page, j), 1, at), 1)
+				}
+			})
+			close(stop)
+			wg.Wait()
+
+			for k := range existing {
+				assert.Equal(t, 1, seen[k], "pre-existing %v shows exactly once", k)
+			}
+			for k, n := range seen {
+				assert.Equal(t, 1, n, "%v shows once at most", k)
+			}
+		})
+		t.Run("updates while walking", func(t *testing.T) {
+			existing := seed(t, s, "m_upd")
+			var updated []key
+			seen := walk(t, s, "m_upd", func(page int, last logistics.Shipment) {
+				if page != 1 {
+					return
+				}
+				// o_39 (the newest, on page 0) the walk has shown; o_02 (among
+				// the oldest) it has not reached.
+				for _, k := range []key{{"o_39", 2}, {"o_02", 1}} {
+					sh := testShipment("m_upd", k.orderID, k.number, walkStart)
+					sh.Status = logistics.StatusDelivered
+					saveShipment(t, s, sh, 2)
+					updated = append(updated, k)
+				}
+			})
+			for k, n := range seen {
+				assert.Equal(t, 1, n, "%v shows once at most", k)
+			}
+			for k := range existing {
+				if !slices.Contains(updated, k) {
+					assert.Equal(t, 1, seen[k], "%v, not updated, shows exactly once", k)
+				}
+			}
+			assert.Equal(t, 1, seen[updated[0]], "shown before its update, not again after it")
+			assert.Zero(t, seen[updated[1]], "updated before the walk reached it: moved ahead of the pages read")
+
+			// The client's next sync, from the walk's start, brings both.
+			since := walkStart.Add(-time.Microsecond)
+			items, next, err := s.ListShipments(t.Context(), "m_upd", store.ShipmentFilter{UpdatedAfter: &since})
+			require.NoError(t, err)
+			assert.Empty(t, next)
+			var got []key
+			for _, sh := range items {
+				got = append(got, key{sh.OrderID, sh.Number})
+				assert.Equal(t, logistics.StatusDelivered, sh.Status)
+			}
+			assert.ElementsMatch(t, updated, got)
 		})
 	})
 }
