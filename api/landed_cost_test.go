@@ -118,7 +118,7 @@ func sampleQuote() carriers.Quote {
 
 // quoteBody is a valid request; edit changes the decoded JSON before it is
 // sent again, so each case states only what it breaks.
-func quoteBody(t *testing.T, edit func(map[string]any)) []byte {
+func quoteBody(t testing.TB, edit func(map[string]any)) []byte {
 	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal([]byte(`{

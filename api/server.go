@@ -222,6 +222,9 @@ func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// The contract's paths are fixed: "/v1/orders//tracking" is a 404 in
+	// the error shape, not an HTML redirect to another path that is not one.
+	r.RedirectTrailingSlash = false
 	// Clients connect directly or through a proxy that we do not trust for
 	// addresses; ClientIP is the peer's address.
 	_ = r.SetTrustedProxies(nil)
