@@ -12,7 +12,7 @@ STATICCHECK_VERSION   := v0.8.2
 WORKFLOWCHECK_VERSION := v0.6.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: run test bench soak build lint fmt tidy clean
+.PHONY: run test bench soak fuzz build lint fmt tidy clean
 
 ## run: build and start the whole system on embedded defaults (crossdock dev)
 run: build $(TEMPORAL)
@@ -34,6 +34,14 @@ bench: $(TEMPORAL)
 soak: $(TEMPORAL)
 	CROSSDOCK_TEMPORAL_CLI=$(TEMPORAL) CROSSDOCK_SOAK_ORDERS=$${CROSSDOCK_SOAK_ORDERS:-100} \
 		$(GO) test -count=1 -timeout 60m -run 'TestEndToEnd' -v ./cmd/crossdock
+
+## fuzz: run each fuzz target of ./api for FUZZTIME (default 20s); crashers land in api/testdata/fuzz
+FUZZTIME ?= 20s
+fuzz:
+	@for target in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' api/*_test.go); do \
+		echo "== $$target"; \
+		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./api/ || exit 1; \
+	done
 
 ## lint: go vet, staticcheck and Temporal's workflowcheck (installed into ./bin)
 lint: $(BIN)/staticcheck $(BIN)/workflowcheck

@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
@@ -52,6 +54,18 @@ type fakeStore struct {
 	stuck     []store.OrderView
 	documents []store.Document
 	public    map[string]store.PublicTrackingView // by tracking number
+	intakes   map[string]fakeIntake               // merchant/order -> claim
+
+	// writes logs every change the API made, so a test can assert that a
+	// refused request changed nothing.
+	writes []string
+	// badText collects strings the API handed the store that Postgres
+	// would refuse in a text column (invalid UTF-8, NUL): each would be a
+	// 503 the client retries for ever instead of a clear 4xx.
+	badText []string
+	// resolveAny makes every tracking number known (a running shipment of
+	// m_demo), so fuzzing reaches past the lookup.
+	resolveAny bool
 
 	// err, when set, fails every call but Ping (the database is down).
 	err       error
@@ -76,7 +90,24 @@ func newFakeStore() *fakeStore {
 		events:    map[string][]logistics.TrackingEvent{},
 		refs:      map[string]store.ShipmentRef{},
 		public:    map[string]store.PublicTrackingView{},
+		intakes:   map[string]fakeIntake{},
 	}
+}
+
+// checkText notes strings Postgres would refuse; the caller holds f.mu.
+func (f *fakeStore) checkText(values ...string) {
+	for _, v := range values {
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			f.badText = append(f.badText, strconv.Quote(v))
+		}
+	}
+}
+
+// changes returns the writes and the refused strings seen so far.
+func (f *fakeStore) changes() (writes, badText []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.writes...), append([]string(nil), f.badText...)
 }
 
 func (f *fakeStore) addMerchant(id, key string) {
@@ -119,6 +150,7 @@ func (f *fakeStore) Ping(context.Context) error {
 func (f *fakeStore) GetMerchant(_ context.Context, id string) (logistics.Merchant, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	f.checkText(id)
 	if err != nil {
 		return logistics.Merchant{}, err
 	}
@@ -147,6 +179,7 @@ func webhookKey(source, id string) string { return source + "\x00" + id }
 func (f *fakeStore) FindWebhook(_ context.Context, source, id string) (store.WebhookRecord, bool, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	f.checkText(source, id)
 	if err != nil {
 		return store.WebhookRecord{}, false, err
 	}
@@ -160,6 +193,7 @@ func (f *fakeStore) FindWebhook(_ context.Context, source, id string) (store.Web
 func (f *fakeStore) RecordWebhook(_ context.Context, rec store.WebhookRecord) (store.WebhookRecord, bool, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	f.checkText(rec.Source, rec.ID, rec.EventType, rec.MerchantID, rec.OrderID)
 	if err == nil {
 		err = f.recordErr
 	}
@@ -171,27 +205,73 @@ func (f *fakeStore) RecordWebhook(_ context.Context, rec store.WebhookRecord) (s
 	}
 	rec.Response = bytes.Clone(rec.Response)
 	f.webhooks[webhookKey(rec.Source, rec.ID)] = rec
+	f.writes = append(f.writes, "record webhook "+rec.Source+" "+rec.ID)
 	return rec, true, nil
 }
 
-func (f *fakeStore) OrderCreatedBefore(_ context.Context, merchantID, orderID string) (bool, error) {
+// fakeIntake is an order's intake claim in the fake store.
+type fakeIntake struct {
+	webhookID string
+	claim     string
+	claimedAt time.Time
+}
+
+// started reports whether the intake's holder recorded a 2xx answer.
+func (f *fakeStore) started(in fakeIntake) bool {
+	rec, ok := f.webhooks[webhookKey(store.WebhookSourceOrders, in.webhookID)]
+	return ok && rec.StatusCode >= 200 && rec.StatusCode < 300
+}
+
+// ClaimOrderIntake follows the real store's rules (store.ClaimOrderIntake)
+// under the fake's one lock.
+func (f *fakeStore) ClaimOrderIntake(_ context.Context, c store.OrderIntakeClaim) (store.IntakeDecision, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	f.checkText(c.MerchantID, c.OrderID, c.WebhookID, c.Claim)
+	if err != nil {
+		return store.IntakeDecision{}, err
+	}
+	key := c.MerchantID + "/" + c.OrderID
+	cur, ok := f.intakes[key]
+	switch {
+	case !ok:
+	case f.started(cur):
+		return store.IntakeDecision{Outcome: store.IntakeDuplicate, WebhookID: cur.webhookID}, nil
+	case cur.claim == c.Claim:
+		return store.IntakeDecision{Outcome: store.IntakeFirst, WebhookID: c.WebhookID}, nil
+	case cur.claimedAt.After(c.At.Add(-c.Lease)):
+		return store.IntakeDecision{Outcome: store.IntakePending, WebhookID: cur.webhookID}, nil
+	}
+	f.intakes[key] = fakeIntake{webhookID: c.WebhookID, claim: c.Claim, claimedAt: c.At}
+	f.writes = append(f.writes, "claim intake "+key+" for "+c.WebhookID)
+	return store.IntakeDecision{Outcome: store.IntakeFirst, WebhookID: c.WebhookID}, nil
+}
+
+func (f *fakeStore) ReleaseOrderIntake(_ context.Context, merchantID, orderID, claim string) error {
 	err := f.enter()
 	defer f.mu.Unlock()
 	if err != nil {
-		return false, err
+		return err
 	}
-	for _, r := range f.webhooks {
-		if r.Source == "orders" && r.EventType == logistics.SignalOrderCreated && r.MerchantID == merchantID &&
-			r.OrderID == orderID && r.StatusCode >= 200 && r.StatusCode < 300 {
-			return true, nil
-		}
+	key := merchantID + "/" + orderID
+	if cur, ok := f.intakes[key]; ok && cur.claim == claim && !f.started(cur) {
+		delete(f.intakes, key)
+		f.writes = append(f.writes, "release intake "+key)
 	}
-	return false, nil
+	return nil
+}
+
+func (f *fakeStore) intakeOf(merchantID, orderID string) (fakeIntake, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	in, ok := f.intakes[merchantID+"/"+orderID]
+	return in, ok
 }
 
 func (f *fakeStore) GetOrder(_ context.Context, merchantID, orderID string) (store.OrderView, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	f.checkText(merchantID, orderID)
 	if f.panicOnGet {
 		panic("fake store exploded")
 	}
@@ -208,6 +288,7 @@ func (f *fakeStore) GetOrder(_ context.Context, merchantID, orderID string) (sto
 func (f *fakeStore) OrderTracking(_ context.Context, merchantID, orderID string) ([]logistics.TrackingEvent, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	f.checkText(merchantID, orderID)
 	if err != nil {
 		return nil, err
 	}
@@ -220,10 +301,15 @@ func (f *fakeStore) OrderTracking(_ context.Context, merchantID, orderID string)
 func (f *fakeStore) ShipmentByTrackingNumber(_ context.Context, tn string) (store.ShipmentRef, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	f.checkText(tn)
 	if err != nil {
 		return store.ShipmentRef{}, err
 	}
 	ref, ok := f.refs[tn]
+	if !ok && f.resolveAny && tn != "" {
+		return store.ShipmentRef{MerchantID: "m_demo", OrderID: "TT-ANY", Number: 1, WorkflowID: "shipment/m_demo/TT-ANY/1",
+			Status: logistics.StatusInTransit}, nil
+	}
 	if !ok {
 		return store.ShipmentRef{}, logistics.ErrNotFound
 	}
@@ -247,6 +333,7 @@ func (f *fakeStore) GetDocument(_ context.Context, merchantID, tn, kind string) 
 func (f *fakeStore) MerchantShipmentByTrackingNumber(_ context.Context, merchantID, tn string) (logistics.Shipment, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	f.checkText(merchantID, tn)
 	if err != nil {
 		return logistics.Shipment{}, err
 	}
@@ -269,6 +356,7 @@ func (f *fakeStore) MerchantShipmentByTrackingNumber(_ context.Context, merchant
 func (f *fakeStore) ListShipments(_ context.Context, merchantID string, filter store.ShipmentFilter) ([]logistics.Shipment, string, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	f.checkText(merchantID, string(filter.Status), string(filter.Phase), filter.Carrier, filter.Destination, filter.Cursor)
 	f.lastFilter = filter
 	if err == nil {
 		err = f.listErr
@@ -293,6 +381,7 @@ func (f *fakeStore) ListShipments(_ context.Context, merchantID string, filter s
 func (f *fakeStore) ListStuckOrders(_ context.Context, limit int, cursor string) ([]store.OrderView, string, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	f.checkText(cursor)
 	f.lastLimit, f.lastCursor = limit, cursor
 	if err == nil {
 		err = f.listErr
@@ -333,10 +422,17 @@ type fakeTemporal struct {
 	calls     []temporalCall
 	err       error // returned by both signal methods
 	healthErr error
+	// delay makes SignalWithStartWorkflow take that long, as a real call
+	// over the network does, so concurrent requests overlap it.
+	delay time.Duration
 }
 
 func (f *fakeTemporal) SignalWithStartWorkflow(_ context.Context, workflowID, signalName string, signalArg any,
 	options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error) {
+	f.mu.Lock()
+	delay := f.delay
+	f.mu.Unlock()
+	time.Sleep(delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {

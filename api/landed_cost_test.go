@@ -69,8 +69,11 @@ func (s keyOnlyStore) FindWebhook(context.Context, string, string) (store.Webhoo
 func (s keyOnlyStore) RecordWebhook(context.Context, store.WebhookRecord) (store.WebhookRecord, bool, error) {
 	return store.WebhookRecord{}, false, s.refuse("RecordWebhook")
 }
-func (s keyOnlyStore) OrderCreatedBefore(context.Context, string, string) (bool, error) {
-	return false, s.refuse("OrderCreatedBefore")
+func (s keyOnlyStore) ClaimOrderIntake(context.Context, store.OrderIntakeClaim) (store.IntakeDecision, error) {
+	return store.IntakeDecision{}, s.refuse("ClaimOrderIntake")
+}
+func (s keyOnlyStore) ReleaseOrderIntake(context.Context, string, string, string) error {
+	return s.refuse("ReleaseOrderIntake")
 }
 func (s keyOnlyStore) GetOrder(context.Context, string, string) (store.OrderView, error) {
 	return store.OrderView{}, s.refuse("GetOrder")
@@ -115,7 +118,7 @@ func sampleQuote() carriers.Quote {
 
 // quoteBody is a valid request; edit changes the decoded JSON before it is
 // sent again, so each case states only what it breaks.
-func quoteBody(t *testing.T, edit func(map[string]any)) []byte {
+func quoteBody(t testing.TB, edit func(map[string]any)) []byte {
 	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal([]byte(`{

@@ -108,30 +108,6 @@ func TestGetOrder(t *testing.T) {
 	assert.NotContains(t, got, "ship_to", "the order DTO is not the store row")
 }
 
-func TestMerchantScoping(t *testing.T) {
-	h := newHarness(t)
-	seedOrders(h)
-	missing := h.do(http.MethodGet, "/v1/orders/TT-MISSING", nil, bearer(merchantKeyDemo))
-	others := h.do(http.MethodGet, "/v1/orders/TT-OTHER", nil, bearer(merchantKeyDemo))
-	require.Equal(t, http.StatusNotFound, missing.Code)
-	require.Equal(t, http.StatusNotFound, others.Code)
-	assert.Equal(t, missing.Body.String(), others.Body.String(), "another merchant's order must look missing")
-
-	missingT := h.do(http.MethodGet, "/v1/orders/TT-MISSING/tracking", nil, bearer(merchantKeyDemo))
-	othersT := h.do(http.MethodGet, "/v1/orders/TT-OTHER/tracking", nil, bearer(merchantKeyDemo))
-	require.Equal(t, http.StatusNotFound, othersT.Code)
-	assert.Equal(t, missingT.Body.String(), othersT.Body.String())
-
-	missingN := h.do(http.MethodGet, "/v1/tracking/NOPE1", nil, bearer(merchantKeyDemo))
-	othersN := h.do(http.MethodGet, "/v1/tracking/OTHER1", nil, bearer(merchantKeyDemo))
-	require.Equal(t, http.StatusNotFound, othersN.Code)
-	assert.Equal(t, missingN.Body.String(), othersN.Body.String())
-
-	// The owner sees it.
-	mine := h.do(http.MethodGet, "/v1/orders/TT-OTHER", nil, bearer(merchantKeyOther))
-	assert.Equal(t, http.StatusOK, mine.Code)
-}
-
 func TestOrderTracking(t *testing.T) {
 	h := newHarness(t)
 	seedOrders(h)

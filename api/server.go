@@ -54,9 +54,11 @@ type Store interface {
 	// RecordWebhook stores rec unless (Source, ID) is already recorded and
 	// returns the first record either way.
 	RecordWebhook(ctx context.Context, rec store.WebhookRecord) (first store.WebhookRecord, inserted bool, err error)
-	// OrderCreatedBefore reports whether an order.created was already
-	// accepted for the order.
-	OrderCreatedBefore(ctx context.Context, merchantID, orderID string) (bool, error)
+	// ClaimOrderIntake decides atomically which order.created delivery of
+	// an order starts it; the others are duplicates.
+	ClaimOrderIntake(ctx context.Context, claim store.OrderIntakeClaim) (store.IntakeDecision, error)
+	// ReleaseOrderIntake gives up a claim whose holder could not start the order.
+	ReleaseOrderIntake(ctx context.Context, merchantID, orderID, claim string) error
 	// GetOrder returns a merchant's order.
 	GetOrder(ctx context.Context, merchantID, orderID string) (store.OrderView, error)
 	// OrderTracking returns the tracking events of a merchant's order.
@@ -254,6 +256,9 @@ func (s *Server) routes() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// The contract's paths are fixed: "/v1/orders//tracking" is a 404 in
+	// the error shape, not an HTML redirect to another path that is not one.
+	r.RedirectTrailingSlash = false
 	// Clients connect directly or through a proxy that we do not trust for
 	// addresses; ClientIP is the peer's address.
 	_ = r.SetTrustedProxies(nil)

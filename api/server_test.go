@@ -115,6 +115,13 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	e = decodeError(t, rec)
 	assert.Equal(t, "invalid_request", e.Error.Code)
 	assert.Contains(t, e.Error.Message, "DELETE")
+
+	// No redirects to other paths: a trailing or doubled slash is not a route.
+	for _, path := range []string{"/v1/shipments/", "/v1/orders//tracking", "/v1/orders/"} {
+		rec = h.do(http.MethodGet, path, nil, bearer(merchantKeyDemo))
+		require.Equal(t, http.StatusNotFound, rec.Code, path)
+		assert.Equal(t, "not_found", decodeError(t, rec).Error.Code, path)
+	}
 }
 
 func TestPanicIsInternalError(t *testing.T) {

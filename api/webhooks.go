@@ -78,10 +78,15 @@ func (s *Server) replay(c *gin.Context, rec store.WebhookRecord) {
 	c.Data(rec.StatusCode, "application/json; charset=utf-8", rec.Response)
 }
 
-// checkWebhookID refuses ids too long to keep as an idempotency key.
+// checkWebhookID refuses ids that cannot be kept as an idempotency key: too
+// long, or not text (a database refuses invalid UTF-8 and NUL in a text
+// column, which would otherwise be a 503 the sender retries forever).
 func checkWebhookID(id string) error {
-	if len(id) > maxWebhookIDLength {
+	switch {
+	case len(id) > maxWebhookIDLength:
 		return invalid("the webhook is invalid", "webhook-id", "must be at most 256 bytes")
+	case !logistics.ValidText(id):
+		return invalid("the webhook is invalid", "webhook-id", "must be valid UTF-8 without control characters")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/oklog/ulid/v2"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -26,6 +28,26 @@ const (
 
 // maxReasonLength bounds a cancellation reason.
 const maxReasonLength = 1000
+
+// Order intake timing (see intakeOrder).
+const (
+	// intakeStartTimeout bounds the first delivery's SignalWithStart, so its
+	// claim is settled well inside intakeLease.
+	intakeStartTimeout = 30 * time.Second
+	// intakeLease is how long an unanswered intake claim protects its
+	// holder; past it the holder is presumed dead and another delivery may
+	// take over. It must exceed intakeStartTimeout plus the writes around it.
+	intakeLease = 2 * time.Minute
+	// intakeWait is how long a duplicate waits for the first delivery to
+	// answer before asking its sender to retry (503).
+	intakeWait = 10 * time.Second
+	// intakePollMin and intakePollMax bound the pause between two looks at
+	// a claim held by another delivery.
+	intakePollMin = 5 * time.Millisecond
+	intakePollMax = 200 * time.Millisecond
+	// intakeReleaseTimeout bounds giving up a claim after a failed start.
+	intakeReleaseTimeout = 5 * time.Second
+)
 
 // orderEnvelope is the order service's webhook body before its data is
 // decoded by type.
@@ -98,40 +120,104 @@ func (s *Server) orderWebhook(c *gin.Context) {
 		return
 	}
 	workflowID := logistics.OrderWorkflowID(ev.MerchantID, ev.OrderID)
-	log := s.log(c).With("webhook_id", webhookID, "type", ev.Type, "merchant_id", ev.MerchantID, "order_id", ev.OrderID)
-
-	duplicate := false
 	if ev.Type == eventOrderCreated {
-		if duplicate, err = s.cfg.Store.OrderCreatedBefore(ctx, ev.MerchantID, ev.OrderID); err != nil {
+		s.intakeOrder(c, ev, webhookID, workflowID, occurredAt)
+		return
+	}
+	if err := s.signalWithStart(ctx, workflowID, ev); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.log(c).Info("order webhook accepted", "webhook_id", webhookID, "type", ev.Type, "merchant_id", ev.MerchantID,
+		"order_id", ev.OrderID, "workflow_id", workflowID, "occurred_at", occurredAt)
+	rec := store.WebhookRecord{Source: sourceOrders, ID: webhookID, EventType: ev.Type, MerchantID: ev.MerchantID, OrderID: ev.OrderID}
+	s.record(c, rec, http.StatusAccepted, orderEventAccepted{OrderID: ev.OrderID, MerchantID: ev.MerchantID, WorkflowID: workflowID, Accepted: true})
+}
+
+// intakeOrder answers an order.created. The store decides atomically which
+// delivery of the order is first: only that one calls SignalWithStart and
+// answers 202. Every other delivery, concurrent or later, under another
+// webhook-id, waits until the first has recorded its answer and then answers
+// 200 with the same body, starting nothing; a concurrent delivery of the same
+// webhook-id replays the first answer. A first delivery that cannot start the
+// order releases its claim, so the sender's retry (or another delivery) starts
+// it; one whose process died holding the claim is taken over after
+// intakeLease. A duplicate that waits longer than intakeWait answers 503.
+func (s *Server) intakeOrder(c *gin.Context, ev orderEvent, webhookID, workflowID string, occurredAt time.Time) {
+	ctx := c.Request.Context()
+	log := s.log(c).With("webhook_id", webhookID, "type", ev.Type, "merchant_id", ev.MerchantID, "order_id", ev.OrderID)
+	claim := store.OrderIntakeClaim{MerchantID: ev.MerchantID, OrderID: ev.OrderID, WebhookID: webhookID,
+		Claim: ulid.Make().String(), Lease: intakeLease}
+	rec := store.WebhookRecord{Source: sourceOrders, ID: webhookID, EventType: ev.Type, MerchantID: ev.MerchantID, OrderID: ev.OrderID}
+	answer := orderAccepted{OrderID: ev.OrderID, MerchantID: ev.MerchantID, WorkflowID: workflowID, Stage: logistics.StageReceived}
+
+	// The wait is on the real clock: s.now may be a test's fixed clock.
+	giveUp := time.Now().Add(intakeWait)
+	pause := intakePollMin
+	for {
+		claim.At = s.now()
+		d, err := s.cfg.Store.ClaimOrderIntake(ctx, claim)
+		if err != nil {
 			s.fail(c, unavailable("the database", err))
 			return
 		}
-	}
-	// A repeated order.created (new webhook-id) must not start a second
-	// fulfilment. Its first delivery was recorded only after its signal was
-	// accepted, so the workflow already has the order: nothing to send.
-	if !duplicate {
-		if err := s.signalWithStart(c, workflowID, ev); err != nil {
-			s.fail(c, err)
+		switch d.Outcome {
+		case store.IntakeFirst:
+			startCtx, cancel := context.WithTimeout(ctx, intakeStartTimeout)
+			err := s.signalWithStart(startCtx, workflowID, ev)
+			cancel()
+			if err != nil {
+				s.releaseIntake(c, claim)
+				s.fail(c, err)
+				return
+			}
+			log.Info("order webhook accepted", "workflow_id", workflowID, "duplicate", false, "occurred_at", occurredAt)
+			s.record(c, rec, http.StatusAccepted, answer)
+			return
+		case store.IntakeDuplicate:
+			// The first delivery started the order. If it was this very
+			// webhook-id, record returns (and replays) its 202.
+			log.Info("order webhook accepted", "workflow_id", workflowID, "duplicate", true, "first_webhook_id", d.WebhookID,
+				"occurred_at", occurredAt)
+			s.record(c, rec, http.StatusOK, answer)
+			return
+		}
+		if !time.Now().Before(giveUp) {
+			log.Warn("order intake still held by another delivery", "first_webhook_id", d.WebhookID)
+			s.fail(c, logistics.Errorf(logistics.CodeUnavailable, "another delivery of order %s is still being processed; retry later", ev.OrderID))
+			return
+		}
+		timer := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			s.fail(c, unavailable("the order intake", ctx.Err()))
+			return
+		case <-timer.C:
+		}
+		pause = min(2*pause, intakePollMax)
+		// A concurrent delivery of this webhook-id may have answered meanwhile.
+		if s.findRecorded(c, sourceOrders, webhookID) {
 			return
 		}
 	}
-	log.Info("order webhook accepted", "workflow_id", workflowID, "duplicate", duplicate, "occurred_at", occurredAt)
+}
 
-	rec := store.WebhookRecord{Source: sourceOrders, ID: webhookID, EventType: ev.Type, MerchantID: ev.MerchantID, OrderID: ev.OrderID}
-	switch {
-	case ev.Type != eventOrderCreated:
-		s.record(c, rec, http.StatusAccepted, orderEventAccepted{OrderID: ev.OrderID, MerchantID: ev.MerchantID, WorkflowID: workflowID, Accepted: true})
-	case duplicate:
-		s.record(c, rec, http.StatusOK, orderAccepted{OrderID: ev.OrderID, MerchantID: ev.MerchantID, WorkflowID: workflowID, Stage: logistics.StageReceived})
-	default:
-		s.record(c, rec, http.StatusAccepted, orderAccepted{OrderID: ev.OrderID, MerchantID: ev.MerchantID, WorkflowID: workflowID, Stage: logistics.StageReceived})
+// releaseIntake gives up an intake claim after a failed start. It runs even
+// if the request was cancelled (a client that hung up is a common cause); if
+// it fails, the claim expires after intakeLease.
+func (s *Server) releaseIntake(c *gin.Context, claim store.OrderIntakeClaim) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), intakeReleaseTimeout)
+	defer cancel()
+	if err := s.cfg.Store.ReleaseOrderIntake(ctx, claim.MerchantID, claim.OrderID, claim.Claim); err != nil {
+		s.log(c).Error("order intake claim not released; it expires with its lease", "merchant_id", claim.MerchantID,
+			"order_id", claim.OrderID, "webhook_id", claim.WebhookID, "lease", intakeLease, "error", err)
 	}
 }
 
 // signalWithStart sends ev to the order's workflow, starting it if it does
 // not run. The conflict policy never starts a second run for an order.
-func (s *Server) signalWithStart(c *gin.Context, workflowID string, ev orderEvent) error {
+func (s *Server) signalWithStart(ctx context.Context, workflowID string, ev orderEvent) error {
 	opts := client.StartWorkflowOptions{
 		ID:                       workflowID,
 		TaskQueue:                logistics.TaskQueue,
@@ -144,7 +230,7 @@ func (s *Server) signalWithStart(c *gin.Context, workflowID string, ev orderEven
 	}
 	opts.StaticSummary = s.orderSummary(ev)
 	input := logistics.OrderWorkflowInput{MerchantID: ev.MerchantID, OrderID: ev.OrderID}
-	_, err := s.cfg.Temporal.SignalWithStartWorkflow(c.Request.Context(), workflowID, ev.Signal, ev.Payload, opts,
+	_, err := s.cfg.Temporal.SignalWithStartWorkflow(ctx, workflowID, ev.Signal, ev.Payload, opts,
 		logistics.OrderWorkflowType, input)
 	if err == nil {
 		return nil

@@ -2,9 +2,11 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,10 +18,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
 )
 
 // orderCreatedBody is the contract's example order.created, with edits.
-func orderCreatedBody(t *testing.T, edit func(data map[string]any)) []byte {
+func orderCreatedBody(t testing.TB, edit func(data map[string]any)) []byte {
 	t.Helper()
 	const example = `{"type": "order.created",
  "occurred_at": "2026-11-25T06:00:00Z",
@@ -49,7 +52,7 @@ func orderCreatedBody(t *testing.T, edit func(data map[string]any)) []byte {
 	return b
 }
 
-func eventBody(t *testing.T, typ string, data map[string]any) []byte {
+func eventBody(t testing.TB, typ string, data map[string]any) []byte {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{"type": typ, "occurred_at": "2026-11-25T06:05:00Z", "data": data})
 	require.NoError(t, err)
@@ -394,10 +397,89 @@ func TestOrderWebhookBodyLimit(t *testing.T) {
 	assert.Empty(t, h.temporal.recorded())
 }
 
-func TestOrderWebhookIDTooLong(t *testing.T) {
+func TestOrderWebhookIDMustBeAKey(t *testing.T) {
+	// Too long to keep, or bytes a database refuses in a text column (Go's
+	// HTTP server passes bytes >= 0x80 in header values through).
+	for _, id := range []string{strings.Repeat("i", 300), "wh_\xff\xfe"} {
+		h := newHarness(t)
+		rec := h.postOrder(id, orderCreatedBody(t, nil))
+		require.Equal(t, http.StatusUnprocessableEntity, rec.Code, "%q", id)
+		assert.Equal(t, []string{"webhook-id"}, fields(decodeError(t, rec)))
+		assert.Empty(t, h.temporal.recorded())
+		assert.Zero(t, h.store.callCount(), "refused before the store is asked")
+	}
+}
+
+func TestOrderCreatedWaitsForTheFirstDelivery(t *testing.T) {
 	h := newHarness(t)
-	rec := h.postOrder(strings.Repeat("i", 300), orderCreatedBody(t, nil))
-	require.Equal(t, http.StatusUnprocessableEntity, rec.Code)
-	assert.Equal(t, []string{"webhook-id"}, fields(decodeError(t, rec)))
+	// Another delivery holds the order's intake and is still starting it.
+	h.store.intakes["m_demo/TT-10001"] = fakeIntake{webhookID: "wh_first", claim: "elsewhere", claimedAt: h.now}
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- h.postOrder("wh_second", orderCreatedBody(t, nil)) }()
+
+	select {
+	case rec := <-done:
+		t.Fatalf("answered %d before the first delivery did: %s", rec.Code, rec.Body.String())
+	case <-time.After(100 * time.Millisecond):
+	}
+	h.store.mu.Lock()
+	h.store.webhooks[webhookKey("orders", "wh_first")] = store.WebhookRecord{Source: "orders", ID: "wh_first",
+		EventType: eventOrderCreated, MerchantID: "m_demo", OrderID: "TT-10001", StatusCode: http.StatusAccepted, Response: []byte(createdAnswer)}
+	h.store.mu.Unlock()
+
+	rec := <-done
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, createdAnswer, rec.Body.String())
+	assert.Empty(t, h.temporal.recorded(), "a duplicate starts nothing")
+}
+
+func TestOrderCreatedTakesOverAnAbandonedClaim(t *testing.T) {
+	h := newHarness(t)
+	// Its holder died before answering, longer ago than the lease.
+	h.store.intakes["m_demo/TT-10001"] = fakeIntake{webhookID: "wh_dead", claim: "dead", claimedAt: h.now.Add(-intakeLease - time.Second)}
+	rec := h.postOrder("wh_new", orderCreatedBody(t, nil))
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	assert.Len(t, h.temporal.recorded(), 1)
+	in, ok := h.store.intakeOf("m_demo", "TT-10001")
+	require.True(t, ok)
+	assert.Equal(t, "wh_new", in.webhookID)
+}
+
+func TestOrderCreatedWaitEndsWithTheRequest(t *testing.T) {
+	h := newHarness(t)
+	h.store.intakes["m_demo/TT-10001"] = fakeIntake{webhookID: "wh_first", claim: "elsewhere", claimedAt: h.now}
+	body := orderCreatedBody(t, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/webhooks/orders", bytes.NewReader(body))
+	for k, vs := range signed(t, secretOld, "wh_second", h.now, body) {
+		req.Header[k] = vs
+	}
+	rec := serve(h.srv, req)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	assert.Equal(t, "unavailable", decodeError(t, rec).Error.Code)
+	assert.Equal(t, "5", rec.Header().Get("Retry-After"))
+	assert.Empty(t, h.store.records(), "nothing is recorded, so the sender's retry is answered afresh")
 	assert.Empty(t, h.temporal.recorded())
+}
+
+func TestOrderCreatedReleasesItsClaimWhenTheStartFails(t *testing.T) {
+	for name, err := range map[string]error{
+		"Temporal unavailable":   errors.New("rpc error: code = Unavailable"),
+		"order already finished": serviceerror.NewWorkflowExecutionAlreadyStarted("workflow already finished", "", ""),
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			h.temporal.setErr(err)
+			rec := h.postOrder("wh_1", orderCreatedBody(t, nil))
+			require.GreaterOrEqual(t, rec.Code, 400, rec.Body.String())
+			_, held := h.store.intakeOf("m_demo", "TT-10001")
+			assert.False(t, held, "the claim is given back")
+			assert.Empty(t, h.store.records())
+
+			h.temporal.setErr(nil)
+			rec = h.postOrder("wh_2", orderCreatedBody(t, nil))
+			assert.Equal(t, http.StatusAccepted, rec.Code, "the next delivery starts the order: %s", rec.Body.String())
+		})
+	}
 }

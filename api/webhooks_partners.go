@@ -2,8 +2,10 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -28,6 +30,49 @@ type warehouseAccepted struct {
 	MerchantID string `json:"merchant_id"`
 	WorkflowID string `json:"workflow_id"`
 	Accepted   bool   `json:"accepted"`
+}
+
+// Bounds of the parcels a warehouse reports. They guard the planner's
+// arithmetic against absurd values; real parcels are far inside them.
+const (
+	maxParcels        = 500
+	maxParcelGrams    = 1_000_000 // a tonne
+	maxParcelLengthMM = 100_000   // 100 m
+)
+
+// parcelProblems checks a warehouse's parcels: each weighs something and has
+// no negative or absurd size.
+func parcelProblems(parcels []logistics.Parcel) []logistics.FieldProblem {
+	if len(parcels) > maxParcels {
+		return []logistics.FieldProblem{{Field: "parcels", Problem: fmt.Sprintf("must hold at most %d parcels", maxParcels)}}
+	}
+	var p []logistics.FieldProblem
+	for i, pc := range parcels {
+		at := fmt.Sprintf("parcels[%d].", i)
+		if pc.WeightGrams < 1 || pc.WeightGrams > maxParcelGrams {
+			p = append(p, logistics.FieldProblem{Field: at + "weight_grams", Problem: fmt.Sprintf("must be from 1 to %d", maxParcelGrams)})
+		}
+		for _, d := range []struct {
+			name string
+			mm   int
+		}{{"length_mm", pc.LengthMM}, {"width_mm", pc.WidthMM}, {"height_mm", pc.HeightMM}} {
+			if d.mm < 0 || d.mm > maxParcelLengthMM {
+				p = append(p, logistics.FieldProblem{Field: at + d.name, Problem: fmt.Sprintf("must be from 0 to %d", maxParcelLengthMM)})
+			}
+		}
+	}
+	return p
+}
+
+// truncateText cuts s to at most n bytes on a rune boundary.
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // carrierWebhook handles POST /v1/webhooks/carriers/:carrier: the carrier's
@@ -79,6 +124,12 @@ func (s *Server) carrierWebhook(c *gin.Context) {
 	for _, e := range events {
 		if e.TrackingNumber == "" {
 			log.Warn("carrier event without tracking number dropped", "raw_code", e.RawCode)
+			continue
+		}
+		if len(e.TrackingNumber) > maxTrackingLength || !logistics.ValidText(e.TrackingNumber) {
+			// No shipment can own it, so retrying cannot help: dropped like
+			// an event without a number rather than refused for ever.
+			log.Warn("carrier event with an impossible tracking number dropped", "tracking_number_bytes", len(e.TrackingNumber))
 			continue
 		}
 		if _, seen := byNumber[e.TrackingNumber]; !seen {
@@ -170,8 +221,8 @@ func (s *Server) warehouseWebhook(c *gin.Context) {
 		ev.WarehouseID = whID
 	}
 	var p []logistics.FieldProblem
-	if ev.ID == "" || len(ev.ID) > maxWebhookIDLength {
-		p = append(p, logistics.FieldProblem{Field: "id", Problem: "is required, at most 256 bytes"})
+	if ev.ID == "" || checkWebhookID(ev.ID) != nil {
+		p = append(p, logistics.FieldProblem{Field: "id", Problem: "is required: at most 256 bytes of UTF-8 text without control characters"})
 	}
 	if ev.WarehouseID != whID {
 		p = append(p, logistics.FieldProblem{Field: "warehouse_id", Problem: "does not match the URL's warehouse"})
@@ -182,6 +233,7 @@ func (s *Server) warehouseWebhook(c *gin.Context) {
 	if !logistics.ValidID(ev.OrderID) {
 		p = append(p, logistics.FieldProblem{Field: "order_id", Problem: "must be 1-64 letters, digits or _.:-"})
 	}
+	p = append(p, parcelProblems(ev.Parcels)...)
 	if len(p) > 0 {
 		s.fail(c, &logistics.Error{Code: logistics.CodeInvalid, Message: "the webhook is invalid", Details: p})
 		return
@@ -192,7 +244,10 @@ func (s *Server) warehouseWebhook(c *gin.Context) {
 	}
 	workflowID := logistics.OrderWorkflowID(ev.MerchantID, ev.OrderID)
 	rec := store.WebhookRecord{Source: source, ID: ev.ID, EventType: logistics.SignalWarehouseEvent, MerchantID: ev.MerchantID, OrderID: ev.OrderID}
-	ev.Reason = logistics.CleanText(ev.Reason) // it may end up in the order's stuck_reason
+	// The reason may end up in the order's stuck_reason and its Temporal
+	// search attribute (a few KiB at most): cleaned and bounded, not refused,
+	// since the pick it reports has happened either way.
+	ev.Reason = truncateText(logistics.CleanText(ev.Reason), maxReasonLength)
 	err = s.cfg.Temporal.SignalWorkflow(c.Request.Context(), workflowID, "", logistics.SignalWarehouseEvent, ev)
 	if isWorkflowNotFound(err) {
 		s.log(c).Warn("warehouse event for an order that is not running", "warehouse_id", whID, "webhook_id", ev.ID, "workflow_id", workflowID)

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -82,6 +84,24 @@ func TestCarrierWebhook(t *testing.T) {
 		require.Equal(t, http.StatusAccepted, again.Code, again.Body.String())
 		assert.Len(t, h.temporal.recorded(), 2)
 		assert.Len(t, h.store.records(), 1)
+	})
+	t.Run("events whose number no shipment can have are dropped, not retried for ever", func(t *testing.T) {
+		h := newH(t)
+		b := partnerBody(t, partnerWebhook{ID: "cw_6", Events: []logistics.TrackingEvent{
+			scan("SBX1", "A", fixedNow), scan("SBX\x00", "A", fixedNow), scan(strings.Repeat("9", 65), "A", fixedNow), scan("", "A", fixedNow)}})
+		rec := h.do(http.MethodPost, "/v1/webhooks/carriers/sbx_express", b, goodSignature)
+		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+		assert.JSONEq(t, `{"accepted":1,"ignored":0}`, rec.Body.String())
+		_, badText := h.store.changes()
+		assert.Empty(t, badText, "only storable numbers reach the store")
+	})
+	t.Run("a webhook-id that is not text is refused", func(t *testing.T) {
+		h := newH(t)
+		b := partnerBody(t, partnerWebhook{ID: "cw_\x01", Events: []logistics.TrackingEvent{scan("SBX1", "A", fixedNow)}})
+		rec := h.do(http.MethodPost, "/v1/webhooks/carriers/sbx_express", b, goodSignature)
+		require.Equal(t, http.StatusUnprocessableEntity, rec.Code, rec.Body.String())
+		assert.Equal(t, []string{"webhook-id"}, fields(decodeError(t, rec)))
+		assert.Zero(t, h.store.callCount())
 	})
 	t.Run("a number issued by another carrier is not theirs to update", func(t *testing.T) {
 		h := newH(t)
@@ -206,6 +226,32 @@ func TestWarehouseWebhook(t *testing.T) {
 		rec := h.do(http.MethodPost, url, packed(t, func(e *logistics.WarehouseEvent) { e.WarehouseID = "wh_ams" }), goodSignature)
 		require.Equal(t, http.StatusUnprocessableEntity, rec.Code)
 		assert.Equal(t, []string{"warehouse_id"}, fields(decodeError(t, rec)))
+	})
+	t.Run("impossible parcels and ids", func(t *testing.T) {
+		h := newHarness(t)
+		rec := h.do(http.MethodPost, url, packed(t, func(e *logistics.WarehouseEvent) {
+			e.ID = "we_\x01"
+			e.Parcels = []logistics.Parcel{{WeightGrams: 400}, {WeightGrams: 0, LengthMM: -1, HeightMM: 100_001}, {WeightGrams: 1_000_001}}
+		}), goodSignature)
+		require.Equal(t, http.StatusUnprocessableEntity, rec.Code, rec.Body.String())
+		assert.Equal(t, []string{"id", "parcels[1].weight_grams", "parcels[1].length_mm", "parcels[1].height_mm", "parcels[2].weight_grams"},
+			fields(decodeError(t, rec)))
+		writes, _ := h.store.changes()
+		assert.Empty(t, writes)
+		assert.Empty(t, h.temporal.recorded())
+	})
+	t.Run("a long reason is cleaned and cut, not refused", func(t *testing.T) {
+		h := newHarness(t)
+		rec := h.do(http.MethodPost, url, packed(t, func(e *logistics.WarehouseEvent) {
+			e.Type = logistics.WarehouseShortPick
+			e.Parcels = nil
+			e.Reason = "bin\x00empty " + strings.Repeat("é", 1000)
+		}), goodSignature)
+		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+		ev := h.temporal.recorded()[0].Arg.(logistics.WarehouseEvent)
+		assert.LessOrEqual(t, len(ev.Reason), 1000)
+		assert.True(t, strings.HasPrefix(ev.Reason, "bin empty éé"), ev.Reason[:20])
+		assert.True(t, utf8.ValidString(ev.Reason))
 	})
 	t.Run("bad signature", func(t *testing.T) {
 		h := newHarness(t)

@@ -19,7 +19,9 @@ const (
 )
 
 // cursor is the sort key of the last row of a page. Clients see it only as
-// opaque base64url text; its layout may change between releases.
+// opaque base64url text; its layout may change between releases. A cursor
+// of a merchant's list (shipments, webhook endpoints, deliveries) carries
+// that merchant, so another merchant's cursor is refused like a forged one.
 type cursor struct {
 	Kind       string    `json:"k"`
 	UpdatedAt  time.Time `json:"u"`
@@ -55,7 +57,7 @@ func decodeCursor(text, kind string) (cursor, error) {
 	if c.Kind != kind || c.UpdatedAt.IsZero() || !logistics.ValidID(c.OrderID) {
 		return cursor{}, errBadCursor
 	}
-	if kind == cursorStuckOrders && !logistics.ValidID(c.MerchantID) {
+	if !logistics.ValidID(c.MerchantID) {
 		return cursor{}, errBadCursor
 	}
 	return c, nil

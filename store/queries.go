@@ -215,11 +215,22 @@ func clampLimit(n int) int {
 
 // ListShipments returns a page of the merchant's shipments matching f, most
 // recently updated first (ties by order id and number), legs included, and
-// the cursor of the next page ("" on the last page). Paging is by keyset, so
-// shipments updated while a client pages are neither skipped nor repeated
-// unless their position changes. A cursor that is not one of ours, or a
-// status or phase outside the contract's words, answers a *logistics.Error
-// with CodeInvalid naming the field.
+// the cursor of the next page ("" on the last page).
+//
+// Paging is by keyset on (updated_at, order id, number), so a walk through
+// the pages never shows a shipment twice, and shows exactly once every
+// shipment that exists when it starts and is not updated during it. A
+// shipment updated during the walk moves ahead of the pages already read
+// (it is now the most recent): this walk may not show it, the next one does,
+// and so does any listing with updated_after set to the walk's start, which
+// is how a client keeps in sync. A shipment created during the walk may or
+// may not show in it. The order stays "most recently updated first"
+// because that is what merchants and updated_after syncing ask for; ordering
+// by an immutable key would make walks complete but hide what changed.
+//
+// A cursor that is not one of ours or belongs to another merchant's list, or
+// a status or phase outside the contract's words, answers a
+// *logistics.Error with CodeInvalid naming the field.
 func (s *Store) ListShipments(ctx context.Context, merchantID string, f ShipmentFilter) (items []logistics.Shipment, nextCursor string, err error) {
 	var problems []logistics.FieldProblem
 	if f.Status != "" && !f.Status.Valid() {
@@ -231,7 +242,7 @@ func (s *Store) ListShipments(ctx context.Context, merchantID string, f Shipment
 	var after *cursor
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor, cursorShipments)
-		if err != nil {
+		if err != nil || c.MerchantID != merchantID {
 			problems = append(problems, logistics.FieldProblem{Field: "cursor", Problem: "is not a next_cursor of this list"})
 		} else {
 			after = &c
@@ -270,7 +281,8 @@ func (s *Store) ListShipments(ctx context.Context, merchantID string, f Shipment
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		nextCursor = encodeCursor(cursor{Kind: cursorShipments, UpdatedAt: last.UpdatedAt, OrderID: last.OrderID, Number: last.Number})
+		nextCursor = encodeCursor(cursor{Kind: cursorShipments, UpdatedAt: last.UpdatedAt, MerchantID: merchantID,
+			OrderID: last.OrderID, Number: last.Number})
 	}
 	items, err = s.withLegs(ctx, merchantID, rows)
 	if err != nil {

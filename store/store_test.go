@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -194,7 +195,7 @@ func TestMigrations(t *testing.T) {
 		require.NoError(t, s.MigrationStatus(t.Context(), &status))
 		lines := strings.Split(strings.TrimSpace(status.String()), "\n")
 		want := []string{"00001_init.sql", "00002_outbound_events.sql", "00003_tracking_recorded_by.sql",
-			"00004_webhook_endpoints.sql", "00006_documents_manifests.sql"}
+			"00004_webhook_endpoints.sql", "00005_order_intakes.sql", "00006_documents_manifests.sql"}
 		require.Len(t, lines, len(want), status.String())
 		for i, line := range lines {
 			fields := strings.Fields(line)
@@ -358,36 +359,147 @@ func TestWebhooks(t *testing.T) {
 	})
 }
 
-func TestOrderCreatedBefore(t *testing.T) {
+func TestOrderIntake(t *testing.T) {
+	const lease = 2 * time.Minute
+	claim := func(merchantID, orderID, webhookID, claim string, at time.Time) store.OrderIntakeClaim {
+		return store.OrderIntakeClaim{MerchantID: merchantID, OrderID: orderID, WebhookID: webhookID, Claim: claim, At: at, Lease: lease}
+	}
+	decide := func(t *testing.T, s *store.Store, c store.OrderIntakeClaim) store.IntakeDecision {
+		t.Helper()
+		d, err := s.ClaimOrderIntake(t.Context(), c)
+		require.NoError(t, err)
+		return d
+	}
+	record := func(t *testing.T, s *store.Store, webhookID, merchantID, orderID string, status int) {
+		t.Helper()
+		_, inserted, err := s.RecordWebhook(t.Context(), store.WebhookRecord{Source: store.WebhookSourceOrders, ID: webhookID,
+			EventType: logistics.SignalOrderCreated, MerchantID: merchantID, OrderID: orderID, StatusCode: status, Response: []byte("{}")})
+		require.NoError(t, err)
+		require.True(t, inserted)
+	}
+	first := func(webhookID string) store.IntakeDecision {
+		return store.IntakeDecision{Outcome: store.IntakeFirst, WebhookID: webhookID}
+	}
+	pending := func(webhookID string) store.IntakeDecision {
+		return store.IntakeDecision{Outcome: store.IntakePending, WebhookID: webhookID}
+	}
+	duplicate := func(webhookID string) store.IntakeDecision {
+		return store.IntakeDecision{Outcome: store.IntakeDuplicate, WebhookID: webhookID}
+	}
+
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Run("the first delivery holds the intake until it answers", func(t *testing.T) {
+			assert.Equal(t, first("w1"), decide(t, s, claim("m_1", "o_1", "w1", "c1", base)))
+			assert.Equal(t, first("w1"), decide(t, s, claim("m_1", "o_1", "w1", "c1", base)), "the holder asking again")
+			assert.Equal(t, pending("w1"), decide(t, s, claim("m_1", "o_1", "w2", "c2", base)), "another webhook-id")
+			assert.Equal(t, pending("w1"), decide(t, s, claim("m_1", "o_1", "w1", "c3", base)), "the same webhook-id, another delivery")
+			assert.Equal(t, first("w9"), decide(t, s, claim("m_2", "o_1", "w9", "c9", base)), "another merchant's order of the same id")
+
+			record(t, s, "w1", "m_1", "o_1", 202)
+			assert.Equal(t, duplicate("w1"), decide(t, s, claim("m_1", "o_1", "w2", "c2", base)))
+			assert.Equal(t, duplicate("w1"), decide(t, s, claim("m_1", "o_1", "w1", "c3", base)))
+			assert.Equal(t, duplicate("w1"), decide(t, s, claim("m_1", "o_1", "w3", "c4", base.Add(time.Hour))), "a completed intake never expires")
+
+			require.NoError(t, s.ReleaseOrderIntake(t.Context(), "m_1", "o_1", "c1"))
+			assert.Equal(t, duplicate("w1"), decide(t, s, claim("m_1", "o_1", "w2", "c2", base)), "a completed intake cannot be released")
+		})
+		t.Run("a failed holder releases and the next delivery starts the order", func(t *testing.T) {
+			assert.Equal(t, first("rw1"), decide(t, s, claim("m_1", "o_2", "rw1", "c1", base)))
+			require.NoError(t, s.ReleaseOrderIntake(t.Context(), "m_1", "o_2", "c-other"))
+			assert.Equal(t, pending("rw1"), decide(t, s, claim("m_1", "o_2", "rw2", "c2", base)), "only the holder's claim releases")
+			require.NoError(t, s.ReleaseOrderIntake(t.Context(), "m_1", "o_2", "c1"))
+			require.NoError(t, s.ReleaseOrderIntake(t.Context(), "m_1", "o_2", "c1"), "idempotent")
+			assert.Equal(t, first("rw2"), decide(t, s, claim("m_1", "o_2", "rw2", "c2", base)))
+		})
+		t.Run("a recorded refusal does not complete the intake", func(t *testing.T) {
+			assert.Equal(t, first("xw1"), decide(t, s, claim("m_1", "o_3", "xw1", "c1", base)))
+			record(t, s, "xw1", "m_1", "o_3", 409)
+			assert.Equal(t, pending("xw1"), decide(t, s, claim("m_1", "o_3", "xw2", "c2", base)))
+		})
+		t.Run("a claim that outlives its lease unanswered is taken over", func(t *testing.T) {
+			assert.Equal(t, first("lw1"), decide(t, s, claim("m_1", "o_4", "lw1", "c1", base)))
+			assert.Equal(t, pending("lw1"), decide(t, s, claim("m_1", "o_4", "lw2", "c2", base.Add(lease-time.Second))))
+			assert.Equal(t, first("lw2"), decide(t, s, claim("m_1", "o_4", "lw2", "c2", base.Add(lease))))
+			assert.Equal(t, pending("lw2"), decide(t, s, claim("m_1", "o_4", "lw1", "c1", base.Add(lease))), "the old holder lost it")
+			require.NoError(t, s.ReleaseOrderIntake(t.Context(), "m_1", "o_4", "c1"))
+			record(t, s, "lw2", "m_1", "o_4", 202)
+			assert.Equal(t, duplicate("lw2"), decide(t, s, claim("m_1", "o_4", "lw1", "c1", base.Add(lease))))
+		})
+		t.Run("concurrent deliveries: exactly one holds the intake", func(t *testing.T) {
+			const n = 12
+			decisions := make([]store.IntakeDecision, n)
+			errs := make([]error, n)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					decisions[i], errs[i] = s.ClaimOrderIntake(t.Context(),
+						claim("m_1", "o_race", fmt.Sprintf("race-w%d", i%3), fmt.Sprintf("c%d", i), base))
+				})
+			}
+			close(start)
+			wg.Wait()
+			var firsts []store.IntakeDecision
+			for i := range n {
+				require.NoError(t, errs[i])
+				if decisions[i].Outcome == store.IntakeFirst {
+					firsts = append(firsts, decisions[i])
+				}
+			}
+			require.Len(t, firsts, 1, "%v", decisions)
+			for i := range n {
+				if decisions[i].Outcome != store.IntakeFirst {
+					assert.Equal(t, pending(firsts[0].WebhookID), decisions[i])
+				}
+			}
+		})
+		t.Run("a claim needs all its parts", func(t *testing.T) {
+			for _, c := range []store.OrderIntakeClaim{
+				claim("", "o", "w", "c", base), claim("m", "", "w", "c", base), claim("m", "o", "", "c", base),
+				claim("m", "o", "w", "", base), claim("m", "o", "w", "c", time.Time{}),
+				{MerchantID: "m", OrderID: "o", WebhookID: "w", Claim: "c", At: base},
+			} {
+				_, err := s.ClaimOrderIntake(t.Context(), c)
+				assert.Equal(t, logistics.CodeInvalid, logistics.ErrorCode(err), "%+v", c)
+			}
+		})
+	})
+}
+
+// TestOrderIntakeMigration checks 00005's backfill: an order accepted before
+// order_intakes existed keeps its first accepted delivery as the holder, so a
+// later duplicate is still told so; anything else starts afresh.
+func TestOrderIntakeMigration(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		record := func(id, eventType, merchantID, orderID string, status int) {
-			_, inserted, err := s.RecordWebhook(ctx, store.WebhookRecord{Source: "orders", ID: id, EventType: eventType,
-				MerchantID: merchantID, OrderID: orderID, StatusCode: status, Response: []byte("{}")})
+		require.NoError(t, s.MigrateDownTo(ctx, 3))
+		record := func(source, id, eventType, orderID string, status int, at time.Time) {
+			_, inserted, err := s.RecordWebhook(ctx, store.WebhookRecord{Source: source, ID: id, EventType: eventType,
+				MerchantID: "m_1", OrderID: orderID, StatusCode: status, Response: []byte("{}"), CreatedAt: at})
 			require.NoError(t, err)
 			require.True(t, inserted)
 		}
-		record("w1", "order.created", "m_1", "o_1", 202)
-		record("w2", "order.created", "m_1", "o_invalid", 422)
-		record("w3", "order.cancelled", "m_1", "o_cancel_first", 202)
-		_, _, err := s.RecordWebhook(ctx, store.WebhookRecord{Source: "carrier:sbx_express", ID: "w4",
-			EventType: "order.created", MerchantID: "m_1", OrderID: "o_other_source", StatusCode: 200})
-		require.NoError(t, err)
+		record("orders", "w_dup", "order.created", "o_1", 200, base.Add(time.Minute)) // the duplicate, recorded later
+		record("orders", "w_first", "order.created", "o_1", 202, base)
+		record("orders", "w_refused", "order.created", "o_2", 422, base)
+		record("orders", "w_cancel", "order.cancelled", "o_3", 202, base)
+		record("carrier:sbx_express", "w_other", "order.created", "o_4", 202, base)
+		require.NoError(t, s.Migrate(ctx))
 
 		for _, tc := range []struct {
-			merchantID, orderID string
-			want                bool
+			orderID string
+			want    store.IntakeDecision
 		}{
-			{"m_1", "o_1", true},
-			{"m_2", "o_1", false},            // another merchant's order of the same id
-			{"m_1", "o_2", false},            // never seen
-			{"m_1", "o_invalid", false},      // rejected, so never created
-			{"m_1", "o_cancel_first", false}, // only a cancel arrived
-			{"m_1", "o_other_source", false}, // not from the order service
+			{"o_1", store.IntakeDecision{Outcome: store.IntakeDuplicate, WebhookID: "w_first"}},
+			{"o_2", store.IntakeDecision{Outcome: store.IntakeFirst, WebhookID: "w_new"}},
+			{"o_3", store.IntakeDecision{Outcome: store.IntakeFirst, WebhookID: "w_new"}},
+			{"o_4", store.IntakeDecision{Outcome: store.IntakeFirst, WebhookID: "w_new"}},
 		} {
-			got, err := s.OrderCreatedBefore(ctx, tc.merchantID, tc.orderID)
+			got, err := s.ClaimOrderIntake(ctx, store.OrderIntakeClaim{MerchantID: "m_1", OrderID: tc.orderID,
+				WebhookID: "w_new", Claim: "c_new", At: base.Add(time.Hour), Lease: time.Minute})
 			require.NoError(t, err)
-			assert.Equal(t, tc.want, got, "%s/%s", tc.merchantID, tc.orderID)
+			assert.Equal(t, tc.want, got, tc.orderID)
 		}
 	})
 }
@@ -791,6 +903,133 @@ func TestListShipments(t *testing.T) {
 			require.Len(t, items, 1)
 			assert.Equal(t, "m_2", items[0].MerchantID)
 			assert.Empty(t, next)
+
+			_, cursor, err := s.ListShipments(ctx, "m_1", store.ShipmentFilter{Limit: 1})
+			require.NoError(t, err)
+			require.NotEmpty(t, cursor)
+			_, _, err = s.ListShipments(ctx, "m_2", store.ShipmentFilter{Cursor: cursor})
+			requireInvalidField(t, err, "cursor")
+		})
+	})
+}
+
+// TestListShipmentsWhileWriting walks a merchant's shipments page by page
+// while they are written to, as a syncing client does: no shipment ever
+// shows twice, every shipment that existed at the start and was not updated
+// shows exactly once, and one updated during the walk (so moved ahead of
+// the pages read) shows when listed with updated_after the walk's start.
+func TestListShipmentsWhileWriting(t *testing.T) {
+	type key struct {
+		orderID string
+		number  int
+	}
+	// seed writes 40 shipments of merchantID, four to a timestamp so ties
+	// cross page boundaries, and returns their keys.
+	seed := func(t *testing.T, s *store.Store, merchantID string) map[key]bool {
+		existing := map[key]bool{}
+		for i := range 40 {
+			sh := testShipment(merchantID, fmt.Sprintf("o_%02d", i), i%2+1, base.Add(time.Duration(i/4)*time.Minute))
+			saveShipment(t, s, sh, 1)
+			existing[key{sh.OrderID, sh.Number}] = true
+		}
+		return existing
+	}
+	// walk pages through everything of merchantID with limit 7, calling
+	// between after each page, and counts how often each shipment shows.
+	walk := func(t *testing.T, s *store.Store, merchantID string, between func(page int, last logistics.Shipment)) map[key]int {
+		seen := map[key]int{}
+		f := store.ShipmentFilter{Limit: 7}
+		for page := 0; ; page++ {
+			require.Less(t, page, 100, "paging does not end")
+			items, next, err := s.ListShipments(t.Context(), merchantID, f)
+			require.NoError(t, err)
+			for _, sh := range items {
+				seen[key{sh.OrderID, sh.Number}]++
+			}
+			if next == "" {
+				return seen
+			}
+			between(page, items[len(items)-1])
+			f.Cursor = next
+		}
+	}
+	walkStart := base.Add(time.Hour) // later than every seeded shipment
+
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		t.Run("inserts while walking", func(t *testing.T) {
+			existing := seed(t, s, "m_ins")
+			// A writer inserts newer shipments the whole time, and after each
+			// page the walker itself inserts around its cursor: one newer than
+			// everything, one tied with the page's last row, one older than it.
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			wg.Go(func() {
+				for i := 0; i < 200; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					sh := testShipment("m_ins", fmt.Sprintf("w_%03d", i), 1, walkStart.Add(time.Duration(i)*time.Second))
+					if _, err := s.SaveShipment(t.Context(), store.ShipmentRecord{Shipment: sh, WorkflowID: "w", Version: 1}); err != nil {
+						t.Errorf("concurrent insert: %v", err)
+						return
+					}
+				}
+			})
+			seen := walk(t, s, "m_ins", func(page int, last logistics.Shipment) {
+				for j, at := range []time.Time{walkStart.Add(time.Duration(page) * time.Millisecond), last.UpdatedAt, last.UpdatedAt.Add(-time.Second)} {
+					saveShipment(t, s, testShipment("m_ins", fmt.Sprintf("p_%02d_%d", page, j), 1, at), 1)
+				}
+			})
+			close(stop)
+			wg.Wait()
+
+			for k := range existing {
+				assert.Equal(t, 1, seen[k], "pre-existing %v shows exactly once", k)
+			}
+			for k, n := range seen {
+				assert.Equal(t, 1, n, "%v shows once at most", k)
+			}
+		})
+		t.Run("updates while walking", func(t *testing.T) {
+			existing := seed(t, s, "m_upd")
+			var updated []key
+			seen := walk(t, s, "m_upd", func(page int, last logistics.Shipment) {
+				if page != 1 {
+					return
+				}
+				// o_39 (the newest, on page 0) the walk has shown; o_02 (among
+				// the oldest) it has not reached.
+				for _, k := range []key{{"o_39", 2}, {"o_02", 1}} {
+					sh := testShipment("m_upd", k.orderID, k.number, walkStart)
+					sh.Status = logistics.StatusDelivered
+					saveShipment(t, s, sh, 2)
+					updated = append(updated, k)
+				}
+			})
+			for k, n := range seen {
+				assert.Equal(t, 1, n, "%v shows once at most", k)
+			}
+			for k := range existing {
+				if !slices.Contains(updated, k) {
+					assert.Equal(t, 1, seen[k], "%v, not updated, shows exactly once", k)
+				}
+			}
+			assert.Equal(t, 1, seen[updated[0]], "shown before its update, not again after it")
+			assert.Zero(t, seen[updated[1]], "updated before the walk reached it: moved ahead of the pages read")
+
+			// The client's next sync, from the walk's start, brings both.
+			since := walkStart.Add(-time.Microsecond)
+			items, next, err := s.ListShipments(t.Context(), "m_upd", store.ShipmentFilter{UpdatedAfter: &since})
+			require.NoError(t, err)
+			assert.Empty(t, next)
+			var got []key
+			for _, sh := range items {
+				got = append(got, key{sh.OrderID, sh.Number})
+				assert.Equal(t, logistics.StatusDelivered, sh.Status)
+			}
+			assert.ElementsMatch(t, updated, got)
 		})
 	})
 }

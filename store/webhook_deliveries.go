@@ -161,7 +161,7 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, merchantID, endpointI
 	}
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor, cursorWebhookDelivery)
-		if err != nil {
+		if err != nil || c.MerchantID != merchantID {
 			return nil, "", invalidCursor()
 		}
 		t := dbTime(c.UpdatedAt)
@@ -175,7 +175,7 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, merchantID, endpointI
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		next = encodeCursor(cursor{Kind: cursorWebhookDelivery, UpdatedAt: last.CreatedAt, OrderID: last.ID})
+		next = encodeCursor(cursor{Kind: cursorWebhookDelivery, UpdatedAt: last.CreatedAt, MerchantID: merchantID, OrderID: last.ID})
 	}
 	out, err := s.withAttempts(db, rows)
 	return out, next, err

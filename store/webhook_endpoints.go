@@ -216,7 +216,7 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, merchantID string, lim
 	q := s.db.WithContext(ctx).Where("merchant_id = ?", merchantID)
 	if cursorText != "" {
 		c, err := decodeCursor(cursorText, cursorWebhookEndpoints)
-		if err != nil {
+		if err != nil || c.MerchantID != merchantID {
 			return nil, "", invalidCursor()
 		}
 		t := dbTime(c.UpdatedAt)
@@ -230,7 +230,7 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, merchantID string, lim
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		next = encodeCursor(cursor{Kind: cursorWebhookEndpoints, UpdatedAt: last.CreatedAt, OrderID: last.ID})
+		next = encodeCursor(cursor{Kind: cursorWebhookEndpoints, UpdatedAt: last.CreatedAt, MerchantID: merchantID, OrderID: last.ID})
 	}
 	out := make([]WebhookEndpoint, len(rows))
 	for i, r := range rows {

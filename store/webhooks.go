@@ -11,11 +11,8 @@ import (
 	"github.com/crossdock/crossdock/logistics"
 )
 
-// Webhook sources and the event type OrderCreatedBefore looks for.
-const (
-	WebhookSourceOrders = "orders"
-	eventOrderCreated   = logistics.SignalOrderCreated
-)
+// WebhookSourceOrders is the source of the order service's webhooks.
+const WebhookSourceOrders = "orders"
 
 // FindWebhook returns the record of the webhook (source, id) and true, or
 // false if it was never recorded.
@@ -58,20 +55,4 @@ func (s *Store) RecordWebhook(ctx context.Context, rec WebhookRecord) (first Web
 		return WebhookRecord{}, false, fmt.Errorf("record webhook %s/%s: conflicting record not found", rec.Source, rec.ID)
 	}
 	return existing, false, nil
-}
-
-// OrderCreatedBefore reports whether an order.created webhook for the order
-// was already accepted (recorded from source "orders" with a 2xx answer), so
-// a second order.created under another webhook-id starts nothing. A recorded
-// rejection (say a 422) does not count: the order was never created.
-func (s *Store) OrderCreatedBefore(ctx context.Context, merchantID, orderID string) (bool, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&webhookRow{}).
-		Where("source = ? AND event_type = ? AND merchant_id = ? AND order_id = ? AND status_code BETWEEN 200 AND 299",
-			WebhookSourceOrders, eventOrderCreated, merchantID, orderID).
-		Count(&n).Error
-	if err != nil {
-		return false, fmt.Errorf("check earlier order.created for %s/%s: %w", merchantID, orderID, err)
-	}
-	return n > 0, nil
 }
