@@ -134,6 +134,23 @@ type CustomsBroker interface {
 	FileCustomsEntry(ctx context.Context, trackingNumber string, entry CustomsEntry) error
 }
 
+// RateRequest asks a carrier's live price for one parcel on a service.
+type RateRequest struct {
+	Service     string `json:"service"`
+	Origin      string `json:"origin"`
+	Destination string `json:"destination"`
+	WeightGrams int    `json:"weight_grams"`
+}
+
+// Rater is implemented by carriers that quote live prices (the published
+// tariff plus today's surcharges). Quotes fall back to the channel's
+// published tariff when a carrier has no Rater or does not answer in time.
+type Rater interface {
+	// Rate returns the price of the parcel. A lane or weight the carrier
+	// does not price wraps ErrRefused; other errors may be retried.
+	Rate(ctx context.Context, req RateRequest) (logistics.Money, error)
+}
+
 // PickupRequest asks a carrier to collect parcels from a warehouse.
 // Reference is the idempotency key: asking again returns the first pickup.
 type PickupRequest struct {

@@ -55,6 +55,9 @@ type Option struct {
 	// Degraded says why the option was moved to the end of the ranking
 	// although eligible (its carrier's circuit breaker is open); "" when not.
 	Degraded string
+	// LiveRate is true when Price is the carrier's live rate (Rater), not
+	// the channel's published tariff.
+	LiveRate bool
 }
 
 // Rejection explains why one channel cannot carry the parcel, so that an
@@ -101,6 +104,16 @@ func (r *Registry) Plan(req PlanRequest) (options []Option, rejected []Rejection
 		}
 		options = append(options, opt)
 	}
+	Rank(options, req.ServiceLevel)
+	return options, rejected
+}
+
+// Rank sorts options best first for a service level, as Plan does: an
+// express order by fewest promised days, then lowest landed cost; economy
+// and standard by lowest landed cost, then days; options without a landed
+// cost after priced ones; ties by carrier and service; Degraded options
+// last. It is stable and deterministic.
+func Rank(options []Option, level logistics.ServiceLevel) {
 	byCost := func(a, b Option) int {
 		switch {
 		case a.HasLandedCost && b.HasLandedCost && a.LandedCost.Currency == b.LandedCost.Currency:
@@ -115,7 +128,7 @@ func (r *Registry) Plan(req PlanRequest) (options []Option, rejected []Rejection
 	}
 	byDays := func(a, b Option) int { return cmp.Compare(a.EstimatedDays, b.EstimatedDays) }
 	first, second := byCost, byDays
-	if req.ServiceLevel == logistics.ServiceExpress {
+	if level == logistics.ServiceExpress {
 		first, second = byDays, byCost
 	}
 	slices.SortStableFunc(options, func(a, b Option) int {
@@ -126,7 +139,6 @@ func (r *Registry) Plan(req PlanRequest) (options []Option, rejected []Rejection
 			cmp.Compare(a.Channel.Service, b.Channel.Service),
 		)
 	})
-	return options, rejected
 }
 
 // rank orders false before true.

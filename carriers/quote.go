@@ -3,6 +3,7 @@ package carriers
 import (
 	"context"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/crossdock/crossdock/customs"
@@ -90,6 +91,12 @@ type Quote struct {
 // customs cannot read). Quote writes nothing; it is pure when d is, and
 // safe for concurrent use. d must not be nil.
 func (r *Registry) Quote(d Decider, req QuoteRequest) (Quote, error) {
+	return r.quote(d, req, nil)
+}
+
+// quote is Quote with a hook that may reprice the options before they are
+// ranked for good (live carrier rates).
+func (r *Registry) quote(d Decider, req QuoteRequest, reprice func([]Option, Costing)) (Quote, error) {
 	var dg []logistics.DangerousGoods
 	for _, it := range req.Items {
 		if it.DangerousGoods != logistics.DGNone && it.DangerousGoods != "" {
@@ -104,6 +111,10 @@ func (r *Registry) Quote(d Decider, req QuoteRequest) (Quote, error) {
 		DangerousGoods: dg, ServiceLevel: req.ServiceLevel, Incoterm: req.Incoterm, TaxIDs: req.TaxIDs,
 		Costing: costing,
 	})
+	if reprice != nil && len(options) > 0 {
+		reprice(options, costing)
+		Rank(options, req.ServiceLevel)
+	}
 	channelType := logistics.ChannelCourier
 	if len(options) > 0 {
 		channelType = options[0].Channel.Type
@@ -158,13 +169,53 @@ func cartWeightGrams(items []logistics.Item) int {
 type Quoter struct {
 	Registry *Registry
 	Customs  Decider
+	// RateTimeout bounds the wait for carriers' live rates (default 2 s):
+	// a checkout quote answers at once, with the published tariff of any
+	// carrier that did not answer in time.
+	RateTimeout time.Duration
 }
 
-// Quote returns r.Registry.Quote(r.Customs, req), or ctx's error if the
-// caller has already gone. It does no I/O, so ctx is only checked once.
+// Quote is r.Registry.Quote(r.Customs, req) with live rates: the options
+// of carriers that quote (Rater) are repriced with their answer, all in
+// parallel within RateTimeout, and ranked again. A carrier that fails or
+// is late keeps its tariff price; its channel is never dropped for it.
+// ctx's error is returned if the caller has already gone.
 func (q Quoter) Quote(ctx context.Context, req QuoteRequest) (Quote, error) {
 	if err := ctx.Err(); err != nil {
 		return Quote{}, err
 	}
-	return q.Registry.Quote(q.Customs, req)
+	timeout := q.RateTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return q.Registry.quote(q.Customs, req, func(options []Option, costing Costing) {
+		var wg sync.WaitGroup
+		for i := range options {
+			c, ok := q.Registry.Get(options[i].Channel.Carrier)
+			rater, isRater := c.(Rater)
+			if !ok || !isRater || q.Registry.Breakers().Open(options[i].Channel.Carrier) {
+				continue
+			}
+			wg.Add(1)
+			go func(o *Option) {
+				defer wg.Done()
+				var price logistics.Money
+				// Through the carrier's breaker: a carrier that cannot
+				// answer stops being asked (and booked) for a while.
+				err := q.Registry.Breakers().Do(o.Channel.Carrier, func() (err error) {
+					price, err = rater.Rate(rctx, RateRequest{Service: o.Channel.Service, Origin: req.Origin,
+						Destination: req.Destination, WeightGrams: cartWeightGrams(req.Items)})
+					return err
+				})
+				if err != nil || price.Currency == "" || price.Amount.IsNegative() {
+					return
+				}
+				o.Price, o.HasPrice, o.LiveRate = price, true, true
+				o.LandedCost, o.HasLandedCost = landedCost(costing, o.Channel.Type, price)
+			}(&options[i])
+		}
+		wg.Wait()
+	})
 }

@@ -143,6 +143,7 @@ func NewServer(opts Options) *Server {
 //	GET    /carriers/{carrier}/scans.csv          every scan as CSV (sbx_local's daily file)
 //	PUT    /carriers/{carrier}/manifests/{name}   a batch-only carrier's end-of-day manifest (CSV)
 //	POST   /carriers/{carrier}/pickups            schedule a collection (idempotent on its reference)
+//	POST   /carriers/{carrier}/rates              today's price of a parcel (tariff plus surcharge)
 //	POST   /carriers/{carrier}/shipments/{number}/customs-entry  the importer's entry for the broker
 //	POST   /admin/faults                          switch a fault on
 //	GET    /admin/faults                          list active faults
@@ -159,6 +160,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /carriers/{carrier}/scans.csv", s.carrierRoute(s.scans))
 	mux.HandleFunc("PUT /carriers/{carrier}/manifests/{name}", s.carrierRoute(s.manifest))
 	mux.HandleFunc("POST /carriers/{carrier}/pickups", s.carrierRoute(s.schedulePickup))
+	mux.HandleFunc("POST /carriers/{carrier}/rates", s.carrierRoute(s.rate))
 	mux.HandleFunc("POST /carriers/{carrier}/shipments/{number}/customs-entry", s.carrierRoute(s.customsEntry))
 	mux.HandleFunc("POST /admin/faults", s.setFault)
 	mux.HandleFunc("GET /admin/faults", s.listFaults)

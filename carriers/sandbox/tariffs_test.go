@@ -62,7 +62,12 @@ func TestQuoteWithTheCustomsEngine(t *testing.T) {
 	require.NoError(t, err)
 	cs, err := Carriers("http://127.0.0.1:8090", "", nil)
 	require.NoError(t, err)
-	q := carriers.Quoter{Registry: carriers.NewRegistry(cs...), Customs: engine}
+	// The registry's quote is pure (tariffs only): no carrier is called.
+	reg := carriers.NewRegistry(cs...)
+	q := struct {
+		Quote func(context.Context, carriers.QuoteRequest) (carriers.Quote, error)
+	}{
+		func(_ context.Context, r carriers.QuoteRequest) (carriers.Quote, error) { return reg.Quote(engine, r) }}
 	item := logistics.Item{SKU: "TSHIRT", Description: "Cotton T-shirt", Quantity: 2,
 		UnitPrice: logistics.Money{Amount: decimal.RequireFromString("12.50"), Currency: "EUR"}, HSCode: "610910",
 		OriginCountry: "CN", WeightGrams: 180, DangerousGoods: logistics.DGNone}
