@@ -391,6 +391,8 @@ func TestEndToEnd(t *testing.T) {
 		recordHistory(t, tc, logistics.OrderWorkflowID(demoMerchantID, "E2E-FALLBACK"), filepath.Join(dir, "order_fallback_polled.json"))
 		recordHistory(t, tc, logistics.ShipmentWorkflowID(demoMerchantID, "E2E-FALLBACK", 1), filepath.Join(dir, "shipment_partner_handoff_polled.json"))
 		recordHistory(t, tc, logistics.OrderWorkflowID(demoMerchantID, "E2E-DENIED"), filepath.Join(dir, "order_compliance_review_cleared.json"))
+		recordHistory(t, tc, logistics.OrderWorkflowID(demoMerchantID, "E2E-LOCAL"), filepath.Join(dir, "order_manifest_printed_label.json"))
+		recordHistory(t, tc, logistics.OrderWorkflowID(demoMerchantID, "E2E-OUTAGE"), filepath.Join(dir, "order_outage_retried.json"))
 	}
 
 	require.NoError(t, shutdown(), "dev stack stops cleanly")
