@@ -88,7 +88,7 @@ func (s *Server) postTrackingScans(c *gin.Context) {
 	for i := range req.Scans {
 		req.Scans[i].at = fmt.Sprintf("scans[%d]", i)
 	}
-	s.acceptScans(c, logistics.SourceManual, req.Actor, "actor", "scans", req.Scans)
+	s.acceptScans(c, body, logistics.SourceManual, req.Actor, "actor", "scans", req.Scans)
 }
 
 // importTracking handles POST /v1/ops/tracking/import: a CSV file of scans
@@ -108,14 +108,14 @@ func (s *Server) importTracking(c *gin.Context) {
 		s.fail(c, &logistics.Error{Code: logistics.CodeInvalid, Message: "the CSV file is invalid", Details: problems})
 		return
 	}
-	s.acceptScans(c, logistics.SourceImport, c.GetHeader("X-Actor"), "X-Actor", "body", scans)
+	s.acceptScans(c, body, logistics.SourceImport, c.GetHeader("X-Actor"), "X-Actor", "body", scans)
 }
 
 // acceptScans validates and normalises scans, resolves their tracking
 // numbers and signals each shipment's workflow. Nothing is signalled unless
 // every scan is valid and every number known. The submission's id is a hash
 // of its scans, so the same scans submitted twice are answered once.
-func (s *Server) acceptScans(c *gin.Context, source logistics.EventSource, actor, actorField, scansField string, scans []scanInput) {
+func (s *Server) acceptScans(c *gin.Context, body []byte, source logistics.EventSource, actor, actorField, scansField string, scans []scanInput) {
 	ctx := c.Request.Context()
 	var p []logistics.FieldProblem
 	actor = strings.TrimSpace(actor)
@@ -135,8 +135,12 @@ func (s *Server) acceptScans(c *gin.Context, source logistics.EventSource, actor
 			events[i], explicitPhase[i] = s.scanEvent(&scans[i], source, actor, &p)
 		}
 	}
+	var verdict error
 	if len(p) > 0 {
-		s.fail(c, &logistics.Error{Code: logistics.CodeInvalid, Message: "the scans are invalid", Details: p})
+		verdict = &logistics.Error{Code: logistics.CodeInvalid, Message: "the scans are invalid", Details: p}
+	}
+	if err := s.conform(c, body, verdict); err != nil {
+		s.fail(c, err)
 		return
 	}
 	submissionID := string(source) + ":" + scansDigest(scans)
