@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -56,12 +57,6 @@ type scanInput struct {
 	at string
 }
 
-// scansRequest is the body of POST /v1/ops/tracking/scans.
-type scansRequest struct {
-	Actor string      `json:"actor"`
-	Scans []scanInput `json:"scans"`
-}
-
 // scansAccepted answers a manual scan submission or a CSV import.
 type scansAccepted struct {
 	Accepted int `json:"accepted"`
@@ -80,15 +75,31 @@ func (s *Server) postTrackingScans(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var req scansRequest
+	// Scans are decoded one by one so that a value of the wrong type is
+	// named with its index ("scans[3].city"), which json's own errors omit.
+	var req struct {
+		Actor string            `json:"actor"`
+		Scans []json.RawMessage `json:"scans"`
+	}
 	if err := decodeJSON(body, &req, ""); err != nil {
 		s.fail(c, err)
 		return
 	}
-	for i := range req.Scans {
-		req.Scans[i].at = fmt.Sprintf("scans[%d]", i)
+	scans := make([]scanInput, len(req.Scans))
+	var problems []logistics.FieldProblem
+	for i, raw := range req.Scans {
+		at := fmt.Sprintf("scans[%d]", i)
+		var le *logistics.Error
+		if err := decodeJSON(raw, &scans[i], at); errors.As(err, &le) {
+			problems = append(problems, le.Details...)
+		}
+		scans[i].at = at
 	}
-	s.acceptScans(c, body, logistics.SourceManual, req.Actor, "actor", "scans", req.Scans)
+	if len(problems) > 0 {
+		s.fail(c, s.conform(c, body, &logistics.Error{Code: logistics.CodeInvalid, Message: "the scans are invalid", Details: problems}))
+		return
+	}
+	s.acceptScans(c, body, logistics.SourceManual, req.Actor, "actor", "scans", scans)
 }
 
 // importTracking handles POST /v1/ops/tracking/import: a CSV file of scans
