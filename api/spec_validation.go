@@ -55,6 +55,9 @@ type specParam struct {
 	name     string
 	in       string
 	required bool
+	// allowEmpty: an empty query value counts as absent, as the handlers
+	// (gin's c.Query) have always read it.
+	allowEmpty bool
 	// integer and boolean values are converted from their text first, as
 	// the spec's default (form, simple) styles serialise them.
 	typ    string
@@ -119,7 +122,8 @@ func compileSpec(spec []byte) (map[string]*specOperation, error) {
 					if t := p.Schema.Value.Type; t != nil && len(t.Slice()) == 1 {
 						typ = t.Slice()[0]
 					}
-					so.params = append(so.params, specParam{name: p.Name, in: p.In, required: p.Required, typ: typ, schema: s})
+					so.params = append(so.params, specParam{name: p.Name, in: p.In, required: p.Required,
+						allowEmpty: p.AllowEmptyValue, typ: typ, schema: s})
 				}
 			}
 			if rb := op.RequestBody; rb != nil && rb.Value != nil {
@@ -223,6 +227,7 @@ func (op *specOperation) check(r *http.Request, body []byte) []logistics.FieldPr
 			if present && len(vs) > 0 {
 				raw = vs[0]
 			}
+			present = present && !(raw == "" && p.allowEmpty)
 		} else {
 			vs := r.Header.Values(p.name)
 			present = len(vs) > 0
