@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -131,4 +132,16 @@ func (s *Server) fail(c *gin.Context, err error) {
 // code of its own (405).
 func (s *Server) failStatus(c *gin.Context, status int, code logistics.Code, message string) {
 	c.AbortWithStatusJSON(status, errorBody{Error: errorPayload{Code: code, Message: message, Details: []logistics.FieldProblem{}}})
+}
+
+// addProblem adds a field problem to err, a 422 invalid_request built by
+// the same handler (or nil, which starts one with message).
+func addProblem(err error, message string, p logistics.FieldProblem) error {
+	var le *logistics.Error
+	if err == nil || !errors.As(err, &le) {
+		return &logistics.Error{Code: logistics.CodeInvalid, Message: message, Details: []logistics.FieldProblem{p}}
+	}
+	merged := *le
+	merged.Details = append(slices.Clip(le.Details), p)
+	return &merged
 }

@@ -62,7 +62,7 @@ func (s *Server) landedCost(c *gin.Context) {
 		return
 	}
 	req, err := s.decodeQuoteRequest(body)
-	if err != nil {
+	if err = s.conform(c, body, err); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -205,7 +205,7 @@ func (s *Server) getDocument(kind string) gin.HandlerFunc {
 // listShipments handles GET /v1/shipments with its filters and paging.
 func (s *Server) listShipments(c *gin.Context) {
 	f, err := parseShipmentFilter(c)
-	if err != nil {
+	if err = s.conform(c, nil, err); err != nil {
 		s.fail(c, err)
 		return
 	}

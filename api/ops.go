@@ -64,8 +64,12 @@ func (s *Server) listOpsOrders(c *gin.Context) {
 	if problem != nil {
 		p = append(p, *problem)
 	}
+	var verdict error
 	if len(p) > 0 {
-		s.fail(c, &logistics.Error{Code: logistics.CodeInvalid, Message: "the query is invalid", Details: p})
+		verdict = &logistics.Error{Code: logistics.CodeInvalid, Message: "the query is invalid", Details: p}
+	}
+	if err := s.conform(c, nil, verdict); err != nil {
+		s.fail(c, err)
 		return
 	}
 	views, next, err := s.cfg.Store.ListStuckOrders(c.Request.Context(), limit, c.Query("cursor"))
@@ -106,8 +110,12 @@ func (s *Server) opsAction(c *gin.Context) {
 			return
 		}
 	}
+	var verdict error
 	if req.Carrier != "" && !logistics.ValidID(req.Carrier) {
-		s.fail(c, invalid("the request is invalid", "carrier", "must be a carrier code such as sbx_express"))
+		verdict = invalid("the request is invalid", "carrier", "must be a carrier code such as sbx_express")
+	}
+	if err := s.conform(c, body, verdict); err != nil {
+		s.fail(c, err)
 		return
 	}
 	workflowID := logistics.OrderWorkflowID(merchantID, orderID)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -56,12 +57,6 @@ type scanInput struct {
 	at string
 }
 
-// scansRequest is the body of POST /v1/ops/tracking/scans.
-type scansRequest struct {
-	Actor string      `json:"actor"`
-	Scans []scanInput `json:"scans"`
-}
-
 // scansAccepted answers a manual scan submission or a CSV import.
 type scansAccepted struct {
 	Accepted int `json:"accepted"`
@@ -80,15 +75,31 @@ func (s *Server) postTrackingScans(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var req scansRequest
+	// Scans are decoded one by one so that a value of the wrong type is
+	// named with its index ("scans[3].city"), which json's own errors omit.
+	var req struct {
+		Actor string            `json:"actor"`
+		Scans []json.RawMessage `json:"scans"`
+	}
 	if err := decodeJSON(body, &req, ""); err != nil {
 		s.fail(c, err)
 		return
 	}
-	for i := range req.Scans {
-		req.Scans[i].at = fmt.Sprintf("scans[%d]", i)
+	scans := make([]scanInput, len(req.Scans))
+	var problems []logistics.FieldProblem
+	for i, raw := range req.Scans {
+		at := fmt.Sprintf("scans[%d]", i)
+		var le *logistics.Error
+		if err := decodeJSON(raw, &scans[i], at); errors.As(err, &le) {
+			problems = append(problems, le.Details...)
+		}
+		scans[i].at = at
 	}
-	s.acceptScans(c, logistics.SourceManual, req.Actor, "actor", "scans", req.Scans)
+	if len(problems) > 0 {
+		s.fail(c, s.conform(c, body, &logistics.Error{Code: logistics.CodeInvalid, Message: "the scans are invalid", Details: problems}))
+		return
+	}
+	s.acceptScans(c, body, logistics.SourceManual, req.Actor, "actor", "scans", scans)
 }
 
 // importTracking handles POST /v1/ops/tracking/import: a CSV file of scans
@@ -108,14 +119,14 @@ func (s *Server) importTracking(c *gin.Context) {
 		s.fail(c, &logistics.Error{Code: logistics.CodeInvalid, Message: "the CSV file is invalid", Details: problems})
 		return
 	}
-	s.acceptScans(c, logistics.SourceImport, c.GetHeader("X-Actor"), "X-Actor", "body", scans)
+	s.acceptScans(c, body, logistics.SourceImport, c.GetHeader("X-Actor"), "X-Actor", "body", scans)
 }
 
 // acceptScans validates and normalises scans, resolves their tracking
 // numbers and signals each shipment's workflow. Nothing is signalled unless
 // every scan is valid and every number known. The submission's id is a hash
 // of its scans, so the same scans submitted twice are answered once.
-func (s *Server) acceptScans(c *gin.Context, source logistics.EventSource, actor, actorField, scansField string, scans []scanInput) {
+func (s *Server) acceptScans(c *gin.Context, body []byte, source logistics.EventSource, actor, actorField, scansField string, scans []scanInput) {
 	ctx := c.Request.Context()
 	var p []logistics.FieldProblem
 	actor = strings.TrimSpace(actor)
@@ -135,8 +146,12 @@ func (s *Server) acceptScans(c *gin.Context, source logistics.EventSource, actor
 			events[i], explicitPhase[i] = s.scanEvent(&scans[i], source, actor, &p)
 		}
 	}
+	var verdict error
 	if len(p) > 0 {
-		s.fail(c, &logistics.Error{Code: logistics.CodeInvalid, Message: "the scans are invalid", Details: p})
+		verdict = &logistics.Error{Code: logistics.CodeInvalid, Message: "the scans are invalid", Details: p}
+	}
+	if err := s.conform(c, body, verdict); err != nil {
+		s.fail(c, err)
 		return
 	}
 	submissionID := string(source) + ":" + scansDigest(scans)

@@ -202,7 +202,9 @@ func TestTrackingScansInvalid(t *testing.T) {
 			scan(`{"carrier": "sbx_post", "tracking_number": "`+postTN+`"}`),
 			scan(`{"carrier": "sbx_post", "tracking_number": "`+postTN+`", "status": "arrived", "phase": "space"}`)),
 			[]string{"scans[0].status", "scans[1].status", "scans[1].phase"}},
-		{"a wrong JSON type", []byte(`{"actor": "x", "scans": [{"carrier": 5}]}`), []string{"scans.carrier"}},
+		// Named with its index, and the fields the spec requires are named too.
+		{"a wrong JSON type", []byte(`{"actor": "x", "scans": [{"carrier": 5}]}`),
+			[]string{"scans[0].carrier", "scans[0].tracking_number", "scans[0].code", "scans[0].occurred_at"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -140,6 +140,9 @@ type Server struct {
 	limiters   map[string]*rate.Limiter
 
 	track *trackPage
+	// spec holds the compiled request schemas of openapi.json by
+	// "METHOD /gin/route" (see conform).
+	spec map[string]*specOperation
 }
 
 // New checks cfg and builds the server with every route of contract.md.
@@ -219,7 +222,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
+	spec, err := specOperations()
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	s := &Server{
+		spec:       spec,
 		cfg:        cfg,
 		logger:     cfg.Logger,
 		now:        cfg.Now,

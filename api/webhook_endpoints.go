@@ -198,8 +198,12 @@ func (s *Server) createWebhookEndpoint(c *gin.Context) {
 		}
 		problems = append(problems, le.Details...)
 	}
+	var verdict error
 	if len(problems) > 0 {
-		s.fail(c, &logistics.Error{Code: logistics.CodeInvalid, Message: "the webhook endpoint is invalid", Details: problems})
+		verdict = &logistics.Error{Code: logistics.CodeInvalid, Message: "the webhook endpoint is invalid", Details: problems}
+	}
+	if err := s.conform(c, body, verdict); err != nil {
+		s.fail(c, err)
 		return
 	}
 	m := merchantOf(c)
@@ -234,7 +238,7 @@ func (s *Server) listWebhookEndpoints(c *gin.Context) {
 		return
 	}
 	limit, cursor, err := parsePage(c)
-	if err != nil {
+	if err = s.conform(c, nil, err); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -336,13 +340,12 @@ func (s *Server) enableWebhookEndpoint(c *gin.Context) {
 func (s *Server) listWebhookDeliveries(c *gin.Context) {
 	s.withEndpoint(c, func(ctx context.Context, endpoints WebhookEndpointStore, merchantID, id string) {
 		limit, cursor, err := parsePage(c)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
 		state := store.DeliveryState(c.Query("state"))
 		if state != "" && !state.Valid() {
-			s.fail(c, invalid("the query is invalid", "state", "must be one of "+joinWords(store.DeliveryStates)))
+			err = addProblem(err, "the query is invalid", logistics.FieldProblem{Field: "state", Problem: "must be one of " + joinWords(store.DeliveryStates)})
+		}
+		if err = s.conform(c, nil, err); err != nil {
+			s.fail(c, err)
 			return
 		}
 		list, next, err := endpoints.ListWebhookDeliveries(ctx, merchantID, id, store.DeliveryFilter{State: state, Limit: limit, Cursor: cursor})

@@ -107,7 +107,7 @@ func (s *Server) orderWebhook(c *gin.Context) {
 		return
 	}
 	ev, occurredAt, err := parseOrderEvent(body, webhookID)
-	if err != nil {
+	if err = s.conform(c, body, err); err != nil {
 		s.fail(c, err)
 		return
 	}
