@@ -229,7 +229,13 @@ func (s *Server) fire(sh *shipment, gen int) {
 	}
 	sh.next++
 	last := sh.next >= len(sh.script)
-	s.emit(sh, st.code, st.at, now, last)
+	// The scan happened when it was due: a timer that fires late (a busy
+	// machine) must not squeeze the journey's clock.
+	scanned := now
+	if !sh.due.IsZero() && sh.due.Before(now) {
+		scanned = sh.due
+	}
+	s.emit(sh, st.code, st.at, scanned, last)
 	if st.kind == stepHandover && sh.partner != nil {
 		s.start(sh.partner, now, profiles[sh.partner.carrier].partnerJourney)
 	}
