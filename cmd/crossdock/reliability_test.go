@@ -206,6 +206,15 @@ func (s *temporalServer) start() {
 	}
 }
 
+// restart SIGKILLs the dev server and starts it again on the same port
+// with the same database file.
+func (s *temporalServer) restart(down time.Duration) {
+	s.t.Helper()
+	s.proc.kill()
+	time.Sleep(down)
+	s.start()
+}
+
 // bookingSpy sits in front of the sandbox network: it counts every booking
 // request and every booking the carrier made (201) per order, and can hold
 // one matching answer until the test has done what it wanted meanwhile
