@@ -89,7 +89,9 @@ func startChild(t *testing.T, name, logPath string, env []string, bin string, ar
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group (a signal to the test is not one to it), and
+	// killed should the test process die without its cleanups.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, cmd.Start(), "start %s", name)
 	c := &child{t: t, name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
