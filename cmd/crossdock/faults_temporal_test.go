@@ -39,15 +39,16 @@ func TestTemporalRestarted(t *testing.T) {
 
 	s.temporal.restart(2 * time.Second)
 	restarted := time.Now()
-	require.Less(t, restarted.Sub(heldAt), escalation, "the restart is over before the escalation timer is due")
-	t.Logf("temporal restarted %s after the hold", restarted.Sub(heldAt).Round(time.Millisecond))
+	require.Less(t, restarted.Sub(heldAt), escalation/2, "the restart is over well before the escalation timer is due")
+	t.Logf("temporal restarted %s after the hold was seen", restarted.Sub(heldAt).Round(time.Millisecond))
+	status, body := merchantGet(t, s.info, "/v1/orders/"+held)
+	require.Equal(t, http.StatusOK, status, string(body))
+	require.NotContains(t, string(body), `"stuck":true`, "not escalated before the restart")
 
 	// The escalation timer, started before the restart, fires after it.
 	order = waitOrder(t, s.info, held, func(o deliveredOrder) bool { return o.Stuck }, "the hold escalates on time")
-	assert.Contains(t, order.Reason, "customs hold")
-	escalated := time.Since(heldAt)
-	assert.GreaterOrEqual(t, escalated, escalation)
-	t.Logf("escalated %s after the hold", escalated.Round(time.Millisecond))
+	assert.Contains(t, order.Reason, "unresolved for "+escalation.String())
+	t.Logf("escalated %s after the hold was seen", time.Since(heldAt).Round(time.Millisecond))
 
 	for _, id := range flying {
 		order := waitDelivered(t, s.info, id, time.Now().Add(3*time.Minute))
@@ -62,9 +63,8 @@ func TestTemporalRestarted(t *testing.T) {
 		logistics.OpsAction{Actor: "merchant@example.com", Note: "invoice sent"}))
 	clearFaults(t, s.info)
 	require.NoError(t, s.tc.SignalWorkflow(ctx, wfID, "", logistics.SignalOpsRetry, logistics.OpsAction{Actor: "ops@example.com"}))
+	waitOrder(t, s.info, held, func(o deliveredOrder) bool { return !o.Stuck }, "ops.retry acknowledges the escalation")
 	waitDelivered(t, s.info, held, time.Now().Add(3*time.Minute))
 	_, created := s.spy.counts(held)
 	assert.Equal(t, 1, created, "booked once")
-	status, _ := merchantGet(t, s.info, "/v1/orders/"+held)
-	assert.Equal(t, http.StatusOK, status)
 }
