@@ -30,10 +30,12 @@ test: $(TEMPORAL)
 bench: $(TEMPORAL)
 	CROSSDOCK_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -run '^$$' -bench . -benchmem ./...
 
-## soak: push many orders through the real stack and require every one delivered
+## soak: many orders through the real stack, the fault tests (README "Reliability"), then each intake fuzzed for SOAK_FUZZTIME (15s); under 20 minutes
+SOAK_TESTS := TestEndToEnd|TestWorkerKilled|TestTemporalRestarted|TestAPIKilled|TestPostgresRestarted
 soak: $(TEMPORAL)
-	CROSSDOCK_TEMPORAL_CLI=$(TEMPORAL) CROSSDOCK_SOAK_ORDERS=$${CROSSDOCK_SOAK_ORDERS:-100} \
-		$(GO) test -count=1 -timeout 60m -run 'TestEndToEnd' -v ./cmd/crossdock
+	CROSSDOCK_TEMPORAL_CLI=$(TEMPORAL) CROSSDOCK_SOAK=1 CROSSDOCK_SOAK_ORDERS=$${CROSSDOCK_SOAK_ORDERS:-100} \
+		$(GO) test -count=1 -timeout 20m -run '^($(SOAK_TESTS))$$' -v ./cmd/crossdock
+	$(MAKE) fuzz FUZZTIME=$${SOAK_FUZZTIME:-15s}
 
 ## fuzz: run each fuzz target of ./api for FUZZTIME (default 20s); crashers land in api/testdata/fuzz
 FUZZTIME ?= 20s

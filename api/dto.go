@@ -211,17 +211,7 @@ type orderTrackingDTO struct {
 
 func toOrderTracking(v store.OrderView, events []logistics.TrackingEvent) orderTrackingDTO {
 	out := orderTrackingDTO{Status: logistics.StatusPending, Phase: logistics.PhaseOrigin, Events: make([]trackingEventDTO, 0, len(events))}
-	var latest *logistics.Shipment
-	for i := range v.Shipments {
-		sh := &v.Shipments[i]
-		if latest == nil || sh.UpdatedAt.After(latest.UpdatedAt) ||
-			(sh.UpdatedAt.Equal(latest.UpdatedAt) && sh.Number > latest.Number) {
-			latest = sh
-		}
-	}
-	if latest != nil {
-		out.Status, out.Phase = latest.Status, latest.Phase
-	}
+	out.Status, out.Phase = orderStatus(v)
 	sorted := slices.Clone(events)
 	slices.SortStableFunc(sorted, func(a, b logistics.TrackingEvent) int { return a.OccurredAt.Compare(b.OccurredAt) })
 	// An unmapped carrier code keeps the previous status (contract.md), so
@@ -238,6 +228,32 @@ func toOrderTracking(v store.OrderView, events []logistics.TrackingEvent) orderT
 		out.Events = append(out.Events, toTrackingEvent(e))
 	}
 	return out
+}
+
+// orderStatus is the status of an order as a whole: that of its least
+// advanced shipment (lowest number among equals), since an order has arrived
+// only when its last parcel has. Until the order has left booking, further
+// parcels may still join at info_received, so the order's status is held
+// there: a reader never sees it move back when they do. (Taking the most
+// recently updated shipment's status instead flips between parcels; the
+// test that found it is TestOrderStatusNeverGoesBackwards.)
+func orderStatus(v store.OrderView) (logistics.Status, logistics.Phase) {
+	status, phase := logistics.StatusPending, logistics.PhaseOrigin
+	var least *logistics.Shipment
+	for i := range v.Shipments {
+		sh := &v.Shipments[i]
+		if least == nil || sh.Status.Before(least.Status) || (!least.Status.Before(sh.Status) && sh.Number < least.Number) {
+			least = sh
+		}
+	}
+	if least != nil {
+		status, phase = least.Status, least.Phase
+	}
+	booking := slices.Index(logistics.Stages, logistics.StageBooking)
+	if i := slices.Index(logistics.Stages, v.Stage); i >= 0 && i <= booking && logistics.StatusInfoReceived.Before(status) {
+		status, phase = logistics.StatusInfoReceived, logistics.PhaseOrigin
+	}
+	return status, phase
 }
 
 // pageDTO is a page of a list with the cursor of the next page (null on the

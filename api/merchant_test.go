@@ -115,8 +115,8 @@ func TestOrderTracking(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	var got orderTrackingDTO
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
-	assert.Equal(t, logistics.StatusInTransit, got.Status, "the most recently updated shipment's status")
-	assert.Equal(t, logistics.PhaseLineHaul, got.Phase)
+	assert.Equal(t, logistics.StatusPickedUp, got.Status, "the least advanced shipment's status, though the other was updated later")
+	assert.Equal(t, logistics.PhaseOrigin, got.Phase)
 	require.Len(t, got.Events, 2)
 	assert.Equal(t, "EARLY", got.Events[0].RawCode, "oldest first")
 	assert.Equal(t, "LATE", got.Events[1].RawCode)

@@ -89,6 +89,11 @@ var statusRank = map[Status]int{
 	StatusCancelled:          7,
 }
 
+// Before reports whether s comes earlier than t on the forward path
+// (pending first, the terminal statuses last). Statuses of equal rank,
+// such as in_transit and exception, are not before one another.
+func (s Status) Before(t Status) bool { return statusRank[s] < statusRank[t] }
+
 // Advance applies the forward-only state machine of domain.md: it returns the
 // status a shipment in status from should take when an event says to, and
 // whether that is a change. Late or out-of-order events never move a status

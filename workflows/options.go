@@ -9,27 +9,39 @@ import (
 	"github.com/crossdock/crossdock/logistics"
 )
 
+// heartbeatTimeout bounds how long an activity of a dead worker (killed,
+// its machine lost) keeps its order waiting: the worker's activities
+// heartbeat (activities.Heartbeats), so Temporal retries the attempt
+// elsewhere this long after the last beat instead of after the whole
+// start-to-close timeout. Changing it needs no workflow version: timeouts
+// are not part of the replayed commands.
+const heartbeatTimeout = 10 * time.Second
+
 // Retry policies per integration. Store writes retry until the database is
 // back (a projection must never be dropped); outside integrations retry a
 // bounded number of times, after which the order is marked stuck for ops.
 var (
 	storeOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
+		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: time.Minute},
 	}
 	carrierOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
+		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 2 * time.Minute, MaximumAttempts: 8},
 	}
 	warehouseOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
+		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 2 * time.Minute, MaximumAttempts: 8},
 	}
 	pollOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
+		HeartbeatTimeout:    heartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 30 * time.Second, MaximumAttempts: 4},
 	}

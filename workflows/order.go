@@ -103,13 +103,17 @@ type orderWorkflow struct {
 // signal may be a cancel or an address update that precedes the create:
 // those are held until the create arrives.
 func OrderWorkflow(ctx workflow.Context, in logistics.OrderWorkflowInput) error {
-	w := &orderWorkflow{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
-		seen: map[string]bool{}, progress: map[int]ShipmentProgress{}, channels: map[int]logistics.Channel{}, finished: map[int]bool{}, cleared: map[string]bool{},
-		watch: newWatch()}
+	w := newOrderWorkflow(ctx, in)
 	if err := w.setup(ctx); err != nil {
 		return err
 	}
 	return w.run(ctx)
+}
+
+func newOrderWorkflow(ctx workflow.Context, in logistics.OrderWorkflowInput) *orderWorkflow {
+	return &orderWorkflow{in: in, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		seen: map[string]bool{}, progress: map[int]ShipmentProgress{}, channels: map[int]logistics.Channel{}, finished: map[int]bool{}, cleared: map[string]bool{},
+		watch: newWatch()}
 }
 
 func (w *orderWorkflow) setup(ctx workflow.Context) error {
@@ -227,30 +231,45 @@ func (w *orderWorkflow) once(id string) bool {
 }
 
 func (w *orderWorkflow) run(ctx workflow.Context) error {
+	started, err := w.begin(ctx)
+	if err != nil || !started {
+		return err
+	}
+	return w.walk(ctx, []func(workflow.Context) error{w.screening, w.picking, w.booking, w.following})
+}
+
+// begin waits for the order, reads the worker's settings and enters the
+// received stage. It reports false when no order.created ever came.
+func (w *orderWorkflow) begin(ctx workflow.Context) (bool, error) {
 	w.waitFor(ctx, "order.created from the order service")
 	ok, err := workflow.AwaitWithTimeout(ctx, intakeWait, func() bool { return w.created })
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !ok {
 		workflow.GetLogger(ctx).Warn("no order.created arrived; closing", "merchant_id", w.in.MerchantID, "order_id", w.in.OrderID)
-		return nil
+		return false, nil
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, localOptions)
 	if err := workflow.ExecuteLocalActivity(lctx, activities.NameSettings).Get(ctx, &w.settings); err != nil {
-		return fmt.Errorf("read settings: %w", err)
+		return false, fmt.Errorf("read settings: %w", err)
 	}
 	// Version 1 of "outbound-events" tells the merchant: stage changes and
 	// what needs their action go to the outbox.
 	w.emits = workflow.GetVersion(ctx, "outbound-events", workflow.DefaultVersion, 1) == 1
 	// Explicit false values let ops filter on CrossdockStuck = false too.
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(false), saActionRequired.ValueSet(false)); err != nil {
-		return err
+		return false, err
 	}
-	if err := w.enter(ctx, logistics.StageReceived); err != nil {
-		return err
-	}
-	for _, stage := range []func(workflow.Context) error{w.screening, w.picking, w.booking, w.following} {
+	return true, w.enter(ctx, logistics.StageReceived)
+}
+
+// walk runs the stages in order; a cancellation ends the order from
+// whichever stage it reached. Reordering stages changes the commands a
+// running order replays: do it only behind workflow.GetVersion
+// (nondeterminism_test.go shows what happens otherwise).
+func (w *orderWorkflow) walk(ctx workflow.Context, stages []func(workflow.Context) error) error {
+	for _, stage := range stages {
 		err := stage(ctx)
 		if errors.Is(err, errCancelled) {
 			return w.finishCancelled(ctx)

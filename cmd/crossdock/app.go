@@ -13,6 +13,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
@@ -189,7 +190,10 @@ func newActivities(cfg Config, st *store.Store, cr *carriers.Registry, wr *wareh
 // runWorker polls the task queue until ctx ends, then stops cleanly
 // (in-flight activities get the worker's stop timeout to finish).
 func runWorker(ctx context.Context, c client.Client, acts *activities.Activities, logger *slog.Logger) error {
-	w := worker.New(c, logistics.TaskQueue, worker.Options{WorkerStopTimeout: 10 * time.Second})
+	w := worker.New(c, logistics.TaskQueue, worker.Options{WorkerStopTimeout: 10 * time.Second,
+		// Activities heartbeat so a killed worker's are retried elsewhere
+		// within the heartbeat timeout (workflows/options.go).
+		Interceptors: []interceptor.WorkerInterceptor{activities.Heartbeats()}})
 	workflows.Register(w, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

@@ -39,7 +39,41 @@ func PostgresURL() string {
 // server is unreachable the test is skipped, or fails when CI=true.
 func Postgres(t testing.TB) *store.Store {
 	t.Helper()
-	adminURL := PostgresURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dbURL := PostgresDatabase(t, PostgresURL())
+	name := strings.TrimPrefix(mustParse(t, dbURL).Path, "/")
+	s, err := store.Open(ctx, dbURL, "")
+	if err != nil {
+		t.Fatalf("open test database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("close test database %s: %v", name, err)
+		}
+	})
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate test database %s: %v", name, err)
+	}
+	return s
+}
+
+func mustParse(t testing.TB, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("parse database URL: %v", err)
+	}
+	return u
+}
+
+// PostgresDatabase creates a new, empty database (crossdock_test_<ulid>) on
+// the server at adminURL and returns its URL, for tests whose processes
+// open the database themselves (a child `crossdock worker`). It is dropped
+// when the test ends, after the cleanups registered later (closing stores)
+// have run. An unreachable server skips the test, or fails it when CI=true.
+func PostgresDatabase(t testing.TB, adminURL string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -61,22 +95,9 @@ func Postgres(t testing.TB) *store.Store {
 	if err != nil {
 		t.Fatalf("build test database URL: %v", err)
 	}
-	// Registered before the store opens so it runs after the store closes.
+	// Registered before any store opens so it runs after the stores close.
 	t.Cleanup(func() { dropDatabase(t, adminURL, name) })
-
-	s, err := store.Open(ctx, dbURL, "")
-	if err != nil {
-		t.Fatalf("open test database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("close test database %s: %v", name, err)
-		}
-	})
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("migrate test database %s: %v", name, err)
-	}
-	return s
+	return dbURL
 }
 
 func unreachable(t testing.TB, adminURL string, err error) {
