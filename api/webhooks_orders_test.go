@@ -483,3 +483,34 @@ func TestOrderCreatedReleasesItsClaimWhenTheStartFails(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhookReplayAndForgery is the forger's side of the intake: a
+// webhook-id reused with another, validly signed body, and a signature
+// from a secret whose rotation has ended. Neither has any effect.
+func TestWebhookReplayAndForgery(t *testing.T) {
+	t.Run("a reused id with an altered body gets the first answer and changes nothing", func(t *testing.T) {
+		h := newHarness(t)
+		first := h.postOrder("wh_1", orderCreatedBody(t, nil))
+		require.Equal(t, http.StatusAccepted, first.Code)
+		// Same id, another order, signed with a valid secret: a replayed id
+		// cannot smuggle a second event in.
+		altered := bytes.Replace(orderCreatedBody(t, nil), []byte(`"TT-10001"`), []byte(`"TT-EVIL"`), 1)
+		require.NotEqual(t, orderCreatedBody(t, nil), altered)
+		again := h.postOrder("wh_1", altered)
+		assert.Equal(t, first.Code, again.Code)
+		assert.Equal(t, first.Body.Bytes(), again.Body.Bytes(), "the first answer, about the first order")
+		assert.Len(t, h.temporal.recorded(), 1, "no second signal")
+		assert.Len(t, h.store.records(), 1, "nothing more recorded")
+		assert.NotContains(t, again.Body.String(), "TT-EVIL")
+	})
+	t.Run("the old secret is refused once its rotation has ended", func(t *testing.T) {
+		h := newHarness(t, func(c *Config) { c.OrderWebhookSecrets = []string{secretNew} })
+		body := orderCreatedBody(t, nil)
+		rec := h.do(http.MethodPost, "/v1/webhooks/orders", body, signed(t, secretOld, "wh_old", h.now, body))
+		assert.Equal(t, http.StatusUnauthorized, rec.Code)
+		assert.Empty(t, h.temporal.recorded())
+		assert.Empty(t, h.store.records(), "a refused webhook writes nothing")
+		rec = h.do(http.MethodPost, "/v1/webhooks/orders", body, signed(t, secretNew, "wh_new", h.now, body))
+		assert.Equal(t, http.StatusAccepted, rec.Code, "the new secret works")
+	})
+}
