@@ -68,7 +68,8 @@ type Settings struct {
 	// PickTimeout is how long to wait for a warehouse's confirmation before
 	// the order is marked stuck.
 	PickTimeout time.Duration `json:"pick_timeout"`
-	// PollInterval is the pause between tracking polls on poll-only channels.
+	// PollInterval is the pause between tracking polls on poll-only
+	// channels; a push channel silent for four of them is polled too.
 	PollInterval time.Duration `json:"poll_interval"`
 	// CarrierAttempts bounds the tries of a carrier call (booking) before
 	// the order is marked stuck for ops; 0 means the workflow's default.
@@ -150,6 +151,7 @@ const (
 	NameAddToManifest   = "crossdock.AddToManifest"
 	NameSubmitManifest  = "crossdock.SubmitManifest"
 	NameFileCustoms     = "crossdock.FileCustomsEntry"
+	NameSchedulePickup  = "crossdock.SchedulePickup"
 )
 
 // Register registers every activity under its stable name.
@@ -174,6 +176,7 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 		NameAddToManifest:   a.AddToManifest,
 		NameSubmitManifest:  a.SubmitManifest,
 		NameFileCustoms:     a.FileCustomsEntry,
+		NameSchedulePickup:  a.SchedulePickup,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}
@@ -191,14 +194,44 @@ func nonRetryable(errType string, err error) error {
 
 // carrierRetryable wraps a carrier error that may succeed later. When the
 // carrier said how long to wait (Retry-After), the next attempt is
-// scheduled no sooner, whatever the retry policy's own back-off says.
-func carrierRetryable(err error, format string, args ...any) error {
+// scheduled no sooner, whatever the retry policy's own back-off says, but
+// no later than the longest pause between tries (see maxRetryDelay): a
+// carrier announcing an hour-long outage is better counted as failing, so
+// its circuit breaker opens and a booking moves to the next channel, than
+// waited for while the order sits idle.
+func (a *Activities) carrierRetryable(ctx context.Context, err error, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...) + ": " + err.Error()
 	if d, ok := carriers.RetryAfter(err); ok {
+		if limit := a.maxRetryDelay(ctx); limit > 0 {
+			d = min(d, limit)
+		}
 		return temporal.NewApplicationErrorWithOptions(msg, ErrTypeCarrierBusy,
 			temporal.ApplicationErrorOptions{NextRetryDelay: d, Cause: err})
 	}
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), err)
+}
+
+// maxRetryDelay is the longest pause between tries of the running
+// activity: its retry policy's MaximumInterval as the server reports it,
+// else the worker's CROSSDOCK_CARRIER_RETRY_MAX_INTERVAL (0: no limit).
+func (a *Activities) maxRetryDelay(ctx context.Context) time.Duration {
+	if activity.IsActivity(ctx) {
+		if p := activity.GetInfo(ctx).RetryPolicy; p != nil && p.MaximumInterval > 0 {
+			return p.MaximumInterval
+		}
+	}
+	return a.Settings.CarrierMaxInterval
+}
+
+// throttle waits until a call to the carrier keeps within its published
+// API rate limit (carriers.Limiters). A wait longer than the activity can
+// afford is a retryable CarrierBusy carrying that wait, so the next attempt
+// comes when the carrier can take it.
+func (a *Activities) throttle(ctx context.Context, carrier string) error {
+	if err := a.Carriers.Limiters().Wait(ctx, carrier); err != nil {
+		return a.carrierRetryable(ctx, err, "call %s", carrier)
+	}
+	return nil
 }
 
 // classify turns a domain error into a final failure when retrying cannot

@@ -315,3 +315,50 @@ func TestSLAForLaneOverridesFieldByField(t *testing.T) {
 	assert.Equal(t, activities.SLA{NoMovement: 48 * time.Hour, ImportCustoms: 96 * time.Hour}, s.ForLane("CN-GB"))
 	assert.Equal(t, s.SLA, s.ForLane("CN-US"))
 }
+
+// timedTracker records when it is polled.
+type timedTracker struct {
+	scriptedCarrier
+	calls []time.Time
+}
+
+func (c *timedTracker) Track(ctx context.Context, tn string) ([]logistics.TrackingEvent, error) {
+	c.calls = append(c.calls, time.Now())
+	return c.scriptedCarrier.Track(ctx, tn)
+}
+
+func TestCarrierCallsKeepToThePublishedRateLimit(t *testing.T) {
+	c := &timedTracker{}
+	reg, err := carriers.NewConfiguredRegistry([]logistics.Channel{{Carrier: "scripted", Service: "std",
+		Capabilities: logistics.Capabilities{RateLimitPerMinute: 60}}}, c)
+	require.NoError(t, err)
+	e := env(&activities.Activities{Store: &memStore{}, Carriers: reg})
+	in := activities.PollTrackingInput{MerchantID: "m", OrderID: "o", Number: 1, Carrier: "scripted", TrackingNumber: "SCR1"}
+	for range 2 {
+		_, err := e.ExecuteActivity(activities.NamePollTracking, in)
+		require.NoError(t, err)
+	}
+	require.Len(t, c.calls, 2)
+	assert.GreaterOrEqual(t, c.calls[1].Sub(c.calls[0]), time.Second, "60 a minute: the second poll waits its turn")
+}
+
+func TestRetryAfterIsHonouredUpToTheLongestPause(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		maxPause time.Duration
+		want     time.Duration
+	}{
+		{"within the longest pause", time.Minute, 7 * time.Second},
+		{"an hour-long outage is retried at the longest pause", 5 * time.Second, 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := env(&activities.Activities{Store: &memStore{}, Carriers: carriers.NewRegistry(&scriptedCarrier{err: busy{wait: 7 * time.Second}}),
+				Settings: activities.Settings{CarrierMaxInterval: tc.maxPause}})
+			_, err := e.ExecuteActivity(activities.NameBookShipment, bookInput())
+			var appErr *temporal.ApplicationError
+			require.ErrorAs(t, err, &appErr)
+			assert.Equal(t, activities.ErrTypeCarrierBusy, appErr.Type())
+			assert.Equal(t, tc.want, appErr.NextRetryDelay())
+		})
+	}
+}

@@ -260,11 +260,14 @@ func (a *Activities) SubmitManifest(ctx context.Context, in SubmitManifestInput)
 	// One name per batch of the day: a supplement after the first file has
 	// its own, so the carrier's idempotency on names never swallows it.
 	name := fmt.Sprintf("%s-%s-%d.csv", in.Carrier, in.Day, len(sent)+1)
+	if err := a.throttle(ctx, in.Carrier); err != nil {
+		return SubmitManifestResult{}, err
+	}
 	if err := m.SubmitManifest(ctx, name, file.Bytes()); err != nil {
 		if errors.Is(err, carriers.ErrRefused) {
 			return SubmitManifestResult{}, nonRetryable(ErrTypeCarrierRefused, err)
 		}
-		return SubmitManifestResult{}, carrierRetryable(err, "submit the %s manifest %s", in.Carrier, name)
+		return SubmitManifestResult{}, a.carrierRetryable(ctx, err, "submit the %s manifest %s", in.Carrier, name)
 	}
 	if err := a.Store.MarkManifestSubmitted(ctx, in.Carrier, name, numbers); err != nil {
 		return SubmitManifestResult{}, classify(err)
@@ -299,6 +302,9 @@ func (a *Activities) FileCustomsEntry(ctx context.Context, in FileCustomsEntryIn
 	if !ok {
 		return FileCustomsEntryResult{}, nil
 	}
+	if err := a.throttle(ctx, c.Code()); err != nil {
+		return FileCustomsEntryResult{}, err
+	}
 	err := b.FileCustomsEntry(ctx, in.Shipment.TrackingNumber, carriers.CustomsEntry{Reference: in.Order.OrderID,
 		Decision: in.Customs, Items: in.Order.Items, Importer: in.Order.ShipTo, TaxIDs: in.Order.TaxIDs})
 	switch {
@@ -307,7 +313,51 @@ func (a *Activities) FileCustomsEntry(ctx context.Context, in FileCustomsEntryIn
 	case errors.Is(err, carriers.ErrRefused):
 		return FileCustomsEntryResult{}, nonRetryable(ErrTypeCarrierRefused, err)
 	case err != nil:
-		return FileCustomsEntryResult{}, carrierRetryable(err, "file the customs entry of %s with %s", in.Shipment.TrackingNumber, c.Code())
+		return FileCustomsEntryResult{}, a.carrierRetryable(ctx, err, "file the customs entry of %s with %s", in.Shipment.TrackingNumber, c.Code())
 	}
 	return FileCustomsEntryResult{Filed: true}, nil
+}
+
+// SchedulePickupInput asks one carrier to collect an order's parcels.
+type SchedulePickupInput struct {
+	Reference string               `json:"reference"` // idempotency key: the order workflow and the carrier
+	Carrier   string               `json:"carrier"`
+	Origin    logistics.Address    `json:"origin"`
+	Shipments []logistics.Shipment `json:"shipments"`
+	ReadyAt   time.Time            `json:"ready_at"`
+}
+
+// SchedulePickup books the collection with the carrier
+// (carriers.PickupScheduler) and returns its confirmation. A carrier
+// without the operation answers the zero Pickup: it collects on its round.
+// Idempotent on Reference; a refusal is final (CarrierRefused).
+func (a *Activities) SchedulePickup(ctx context.Context, in SchedulePickupInput) (carriers.Pickup, error) {
+	c, ok := a.Carriers.Get(in.Carrier)
+	if !ok {
+		return carriers.Pickup{}, nonRetryable(ErrTypeInvalid, fmt.Errorf("unknown carrier %q", in.Carrier))
+	}
+	ps, ok := c.(carriers.PickupScheduler)
+	if !ok {
+		return carriers.Pickup{}, nil
+	}
+	req := carriers.PickupRequest{Reference: in.Reference, Address: in.Origin, ReadyAt: in.ReadyAt}
+	for _, sh := range in.Shipments {
+		req.TrackingNumbers = append(req.TrackingNumbers, sh.TrackingNumber)
+		req.WeightGrams += sh.Parcel.WeightGrams
+	}
+	if err := a.throttle(ctx, in.Carrier); err != nil {
+		return carriers.Pickup{}, err
+	}
+	p, err := ps.SchedulePickup(ctx, req)
+	switch {
+	case errors.Is(err, carriers.ErrUnsupported):
+		return carriers.Pickup{}, nil
+	case errors.Is(err, carriers.ErrRefused):
+		return carriers.Pickup{}, nonRetryable(ErrTypeCarrierRefused, err)
+	case err != nil:
+		return carriers.Pickup{}, a.carrierRetryable(ctx, err, "schedule a pickup with %s", in.Carrier)
+	}
+	activity.GetLogger(ctx).Info("pickup scheduled", "carrier", in.Carrier, "confirmation", p.Confirmation,
+		"window_start", p.WindowStart, "parcels", len(req.TrackingNumbers))
+	return p, nil
 }

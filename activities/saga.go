@@ -69,7 +69,10 @@ func (a *Activities) VoidLabel(ctx context.Context, in VoidLabelInput) error {
 	if !ok {
 		return unsupported(in.Carrier, "void labels")
 	}
-	return classifyCarrierOp(v.Void(ctx, in.TrackingNumber), "void", in.Carrier, in.TrackingNumber)
+	if err := a.throttle(ctx, in.Carrier); err != nil {
+		return err
+	}
+	return a.classifyCarrierOp(ctx, v.Void(ctx, in.TrackingNumber), "void", in.Carrier, in.TrackingNumber)
 }
 
 // ChangeAddressInput redirects one parcel in transit.
@@ -96,7 +99,10 @@ func (a *Activities) ChangeAddressInTransit(ctx context.Context, in ChangeAddres
 	if !ok {
 		return unsupported(in.Carrier, "change addresses in transit")
 	}
-	return classifyCarrierOp(ch.ChangeAddress(ctx, in.TrackingNumber, in.ShipTo), "change address of", in.Carrier, in.TrackingNumber)
+	if err := a.throttle(ctx, in.Carrier); err != nil {
+		return err
+	}
+	return a.classifyCarrierOp(ctx, ch.ChangeAddress(ctx, in.TrackingNumber, in.ShipTo), "change address of", in.Carrier, in.TrackingNumber)
 }
 
 // InterceptInput stops one parcel in transit and returns it to the sender.
@@ -118,7 +124,10 @@ func (a *Activities) Intercept(ctx context.Context, in InterceptInput) error {
 	if !ok {
 		return unsupported(in.Carrier, "intercept parcels")
 	}
-	return classifyCarrierOp(i.Intercept(ctx, in.TrackingNumber), "intercept", in.Carrier, in.TrackingNumber)
+	if err := a.throttle(ctx, in.Carrier); err != nil {
+		return err
+	}
+	return a.classifyCarrierOp(ctx, i.Intercept(ctx, in.TrackingNumber), "intercept", in.Carrier, in.TrackingNumber)
 }
 
 // carrier returns the registered carrier, or a non-retryable InvalidInput.
@@ -139,7 +148,7 @@ func unsupported(carrier, what string) error {
 
 // classifyCarrierOp turns a carrier's answer to a compensation into the
 // activity's: ErrUnsupported and ErrRefused are final, the rest retryable.
-func classifyCarrierOp(err error, op, carrier, trackingNumber string) error {
+func (a *Activities) classifyCarrierOp(ctx context.Context, err error, op, carrier, trackingNumber string) error {
 	switch {
 	case err == nil:
 		return nil
@@ -148,5 +157,5 @@ func classifyCarrierOp(err error, op, carrier, trackingNumber string) error {
 	case errors.Is(err, carriers.ErrRefused):
 		return nonRetryable(ErrTypeCarrierRefused, err)
 	}
-	return carrierRetryable(err, "%s %s with %s", op, trackingNumber, carrier)
+	return a.carrierRetryable(ctx, err, "%s %s with %s", op, trackingNumber, carrier)
 }

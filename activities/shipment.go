@@ -91,6 +91,9 @@ func (a *Activities) BookShipment(ctx context.Context, in BookShipmentInput) (lo
 		Parcel: in.Parcel, Items: in.Order.Items, Customs: in.Customs,
 		TaxIDs: customs.AttachedTaxIDs(in.Customs, in.Order.TaxIDs, in.Channel.Capabilities.TaxIDsRequired),
 	}
+	if err := a.throttle(ctx, c.Code()); err != nil {
+		return logistics.Shipment{}, err
+	}
 	var b carriers.Booking
 	err := a.Carriers.Breakers().Do(c.Code(), func() (err error) {
 		b, err = c.Book(ctx, req)
@@ -102,7 +105,7 @@ func (a *Activities) BookShipment(ctx context.Context, in BookShipmentInput) (lo
 	case errors.Is(err, carriers.ErrCircuitOpen):
 		return logistics.Shipment{}, nonRetryable(ErrTypeCarrierUnavailable, err)
 	case err != nil:
-		return logistics.Shipment{}, carrierRetryable(err, "book with %s", c.Code())
+		return logistics.Shipment{}, a.carrierRetryable(ctx, err, "book with %s", c.Code())
 	}
 	legs := b.Legs
 	if len(legs) == 0 {
@@ -206,12 +209,15 @@ func (a *Activities) PollTracking(ctx context.Context, in PollTrackingInput) (Po
 		if !ok {
 			continue
 		}
+		if err := a.throttle(ctx, leg.Carrier); err != nil {
+			return PollTrackingResult{}, err
+		}
 		evs, err := tr.Track(ctx, leg.TrackingNumber)
 		if errors.Is(err, carriers.ErrUnsupported) {
 			continue
 		}
 		if err != nil {
-			return PollTrackingResult{}, carrierRetryable(err, "track %s with %s", leg.TrackingNumber, leg.Carrier)
+			return PollTrackingResult{}, a.carrierRetryable(ctx, err, "track %s with %s", leg.TrackingNumber, leg.Carrier)
 		}
 		polled++
 		events = append(events, evs...)

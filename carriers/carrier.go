@@ -134,6 +134,33 @@ type CustomsBroker interface {
 	FileCustomsEntry(ctx context.Context, trackingNumber string, entry CustomsEntry) error
 }
 
+// PickupRequest asks a carrier to collect parcels from a warehouse.
+// Reference is the idempotency key: asking again returns the first pickup.
+type PickupRequest struct {
+	Reference       string            `json:"reference"`
+	Address         logistics.Address `json:"address"`
+	ReadyAt         time.Time         `json:"ready_at"`
+	TrackingNumbers []string          `json:"tracking_numbers"`
+	WeightGrams     int               `json:"weight_grams"`
+}
+
+// Pickup is a carrier's confirmation of a collection.
+type Pickup struct {
+	Confirmation string    `json:"confirmation"`
+	WindowStart  time.Time `json:"window_start"`
+	WindowEnd    time.Time `json:"window_end"`
+}
+
+// PickupScheduler is implemented by carriers whose channels collect on
+// request (Capabilities.Pickup); the others collect on a standing round or
+// take parcels at their depot.
+type PickupScheduler interface {
+	// SchedulePickup books a collection. It is idempotent on
+	// req.Reference. A collection the carrier will not make (an address it
+	// does not serve) wraps ErrRefused; other errors may be retried.
+	SchedulePickup(ctx context.Context, req PickupRequest) (Pickup, error)
+}
+
 // Voider is implemented by carriers whose channels can cancel a label
 // (Capabilities.VoidWindow > 0), so a cancelled order is neither collected
 // nor billed.

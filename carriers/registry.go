@@ -17,6 +17,7 @@ type Registry struct {
 	// channels file is what ops maintain (see LoadChannels).
 	channels []logistics.Channel
 	breakers *Breakers
+	limiters *Limiters
 }
 
 // NewRegistry returns a registry of the given carriers, kept in the order
@@ -29,6 +30,7 @@ func NewRegistry(cs ...Carrier) *Registry {
 		}
 		r.byCode[c.Code()] = c
 	}
+	r.limiters = NewLimiters(r.Channels())
 	return r
 }
 
@@ -58,6 +60,7 @@ func NewConfiguredRegistry(channels []logistics.Channel, cs ...Carrier) (*Regist
 		return nil, &ConfigError{Problems: problems}
 	}
 	r.channels = cloneChannels(channels)
+	r.limiters = NewLimiters(r.channels)
 	return r, nil
 }
 
@@ -87,6 +90,10 @@ func (r *Registry) WithBreakers(b *Breakers) *Registry {
 
 // Breakers returns the registry's circuit breakers, one per carrier.
 func (r *Registry) Breakers() *Breakers { return r.breakers }
+
+// Limiters returns the registry's API rate limiters, one per carrier with a
+// published limit in the registry's channels.
+func (r *Registry) Limiters() *Limiters { return r.limiters }
 
 // cloneChannels copies channels deeply enough that the copy's slices can be
 // changed without touching the original.

@@ -163,7 +163,11 @@ type fakeCarrier struct {
 	tracking logistics.TrackingMode
 	refuse   bool
 	down     bool // every booking fails as a 503 would (retryable)
-	attempts int  // Book calls, failed ones included
+	// retryAfter, with down, is the Retry-After of each failure.
+	retryAfter time.Duration
+	attempts   int // Book calls, failed ones included
+	// revealAll makes Track answer the whole journey at once.
+	revealAll bool
 	// label is the channel's label mode ("": api); a batch_manifest
 	// channel has a 17:00 UTC cut-off.
 	label     logistics.LabelMode
@@ -172,6 +176,10 @@ type fakeCarrier struct {
 	// are the customs entries filed with its broker.
 	customsPath logistics.CustomsPath
 	entries     []carriers.CustomsEntry
+	// pickup: the channel collects on request; pickupReqs are the
+	// collections asked for.
+	pickup     bool
+	pickupReqs []carriers.PickupRequest
 
 	// Answers of the compensation operations (nil: it works).
 	voidErr, interceptErr, redirectErr error
@@ -230,6 +238,7 @@ func (c *fakeCarrier) Channels() []logistics.Channel {
 	if c.customsPath != "" {
 		ch.Capabilities.Customs = c.customsPath
 	}
+	ch.Capabilities.Pickup = c.pickup
 	return []logistics.Channel{ch}
 }
 
@@ -243,6 +252,21 @@ func (c *fakeCarrier) FileCustomsEntry(_ context.Context, tn string, e carriers.
 	defer c.mu.Unlock()
 	c.entries = append(c.entries, e)
 	return nil
+}
+
+var _ carriers.PickupScheduler = (*fakeCarrier)(nil)
+
+func (c *fakeCarrier) SchedulePickup(_ context.Context, req carriers.PickupRequest) (carriers.Pickup, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pickupReqs = append(c.pickupReqs, req)
+	return carriers.Pickup{Confirmation: "PU1", WindowStart: req.ReadyAt, WindowEnd: req.ReadyAt.Add(3 * time.Hour)}, nil
+}
+
+func (c *fakeCarrier) pickupRequests() []carriers.PickupRequest {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.pickupReqs)
 }
 
 func (c *fakeCarrier) filedEntries() []carriers.CustomsEntry {
@@ -274,6 +298,9 @@ func (c *fakeCarrier) Book(_ context.Context, req carriers.BookRequest) (carrier
 	if c.refuse {
 		return carriers.Booking{}, fmt.Errorf("%w: destination not served", carriers.ErrRefused)
 	}
+	if c.down && c.retryAfter > 0 {
+		return carriers.Booking{}, unavailableFor{c.retryAfter}
+	}
 	if c.down {
 		return carriers.Booking{}, fmt.Errorf("503 service unavailable")
 	}
@@ -297,12 +324,29 @@ func (c *fakeCarrier) Track(_ context.Context, tn string) ([]logistics.TrackingE
 	defer c.mu.Unlock()
 	c.polls++
 	n := min(c.polls, len(c.journey))
+	if c.revealAll {
+		n = len(c.journey)
+	}
 	out := append([]logistics.TrackingEvent(nil), c.journey[:n]...)
 	for i := range out {
 		out[i].TrackingNumber, out[i].Source = tn, logistics.SourcePoll
 	}
 	return out, nil
 }
+
+func (c *fakeCarrier) pollCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.polls
+}
+
+// unavailableFor is a carrier's 503 with Retry-After.
+type unavailableFor struct{ wait time.Duration }
+
+var _ carriers.RetryAfterError = unavailableFor{}
+
+func (u unavailableFor) Error() string             { return "503 service unavailable" }
+func (u unavailableFor) RetryAfter() time.Duration { return u.wait }
 
 func (c *fakeCarrier) attemptCount() int {
 	c.mu.Lock()

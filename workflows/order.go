@@ -77,7 +77,10 @@ type orderWorkflow struct {
 	stuck          bool
 	stuckReason    string
 	actionRequired bool
-	version        int64
+	// reasons are what needs ops and is not settled yet, oldest first;
+	// stuckReason shows the latest.
+	reasons []string
+	version int64
 
 	review   *opsRequest     // ops' answer to a compliance review
 	inReview bool            // a compliance review is waiting for ops
@@ -454,7 +457,8 @@ func (w *orderWorkflow) book(ctx workflow.Context, number int, parcel logistics.
 // handover does what a channel's gaps need once its parcels are booked:
 // Crossdock prints labels and postal customs forms (CN22/CN23) where the
 // carrier has no label API or customs go on paper, files the import entry
-// with the carrier's broker where customs clear through one, and puts
+// with the carrier's broker where customs clear through one, books a
+// collection where the carrier collects on request, and puts
 // batch-only carriers' parcels on the manifest of the channel's next
 // cut-off, waits for it and submits the manifest. Every step is idempotent,
 // so a retry after ops unstick the order repeats nothing. A cancellation
@@ -466,8 +470,16 @@ func (w *orderWorkflow) handover(ctx workflow.Context) error {
 	type manifestKey struct{ carrier, day string }
 	var manifests []manifestKey
 	var submitAt time.Time
+	var pickupCarriers []string
+	pickups := map[string][]logistics.Shipment{}
 	for _, sh := range w.shipments {
 		ch := w.channels[sh.Number]
+		if ch.Capabilities.Pickup {
+			if !slices.Contains(pickupCarriers, sh.Carrier) {
+				pickupCarriers = append(pickupCarriers, sh.Carrier)
+			}
+			pickups[sh.Carrier] = append(pickups[sh.Carrier], sh)
+		}
 		if activities.NeedsPaper(ch, w.customs) {
 			if err := workflow.ExecuteActivity(sctx, activities.NamePrintDocuments, activities.PrintDocumentsInput{
 				Order: w.order, Origin: w.origin, Shipment: sh, Channel: ch, Customs: w.customs, Date: workflow.Now(ctx),
@@ -495,6 +507,15 @@ func (w *orderWorkflow) handover(ctx workflow.Context) error {
 		}
 		if m.SubmitAt.After(submitAt) {
 			submitAt = m.SubmitAt
+		}
+	}
+	// One collection per carrier for the order's parcels (slice, not the
+	// map, for a deterministic order).
+	for _, carrier := range pickupCarriers {
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, w.carrierOptions()), activities.NameSchedulePickup,
+			activities.SchedulePickupInput{Reference: w.id + "/" + carrier, Carrier: carrier, Origin: w.origin,
+				Shipments: pickups[carrier], ReadyAt: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
+			return err
 		}
 	}
 	if len(manifests) == 0 {
@@ -591,8 +612,15 @@ func (w *orderWorkflow) following(ctx workflow.Context) error {
 		w.changed = false
 		if watching && len(w.ops) > 0 {
 			// While shipments travel, ops acknowledge an escalated alert.
+			// Version 1 keeps the reasons the acknowledgement is not
+			// about (a cancellation that still needs ops); runs from
+			// before it cleared every reason.
 			w.ops = nil
-			if err := w.clearStuck(ctx); err != nil {
+			ack := w.clearStuck
+			if workflow.GetVersion(ctx, "acknowledge-keeps-other-reasons", workflow.DefaultVersion, 1) >= 1 {
+				ack = w.acknowledge
+			}
+			if err := ack(ctx); err != nil {
 				return err
 			}
 		}
@@ -765,6 +793,7 @@ func failureMessage(err error) string {
 func (w *orderWorkflow) markStuck(ctx workflow.Context, reason string) error {
 	workflow.GetLogger(ctx).Warn("order stuck", "order_id", w.order.OrderID, "reason", reason)
 	w.stuck, w.stuckReason, w.actionRequired = true, reason, true
+	w.openReason(reason)
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(true), saStuckReason.ValueSet(reason),
 		saActionRequired.ValueSet(true)); err != nil {
 		return err
@@ -776,7 +805,48 @@ func (w *orderWorkflow) markStuck(ctx workflow.Context, reason string) error {
 	return w.emitActionRequired(ctx, reason)
 }
 
+// acknowledge settles what made the order stuck (ops answered it) and
+// keeps any other reason that still needs ops: the order stays
+// action_required with the latest of them.
+func (w *orderWorkflow) acknowledge(ctx workflow.Context) error {
+	w.reasons = slices.DeleteFunc(w.reasons, func(r string) bool { return r == w.stuckReason })
+	if len(w.reasons) == 0 {
+		return w.clearStuck(ctx)
+	}
+	return w.showReasons(ctx)
+}
+
+// dropReason settles one reason (an alert whose cause went away) and shows
+// what is left; with nothing left the order is clear.
+func (w *orderWorkflow) dropReason(ctx workflow.Context, reason string) error {
+	w.reasons = slices.DeleteFunc(w.reasons, func(r string) bool { return r == reason })
+	if len(w.reasons) == 0 {
+		return w.clearStuck(ctx)
+	}
+	return w.showReasons(ctx)
+}
+
+// showReasons shows the latest open reason, not stuck: the order moves on
+// but needs ops.
+func (w *orderWorkflow) showReasons(ctx workflow.Context) error {
+	w.stuck, w.stuckReason, w.actionRequired = false, w.reasons[len(w.reasons)-1], true
+	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(false), saStuckReason.ValueSet(w.stuckReason),
+		saActionRequired.ValueSet(true)); err != nil {
+		return err
+	}
+	w.details(ctx)
+	return w.project(ctx)
+}
+
+// openReason records a reason that needs ops until settled.
+func (w *orderWorkflow) openReason(reason string) {
+	if !slices.Contains(w.reasons, reason) {
+		w.reasons = append(w.reasons, reason)
+	}
+}
+
 func (w *orderWorkflow) clearStuck(ctx workflow.Context) error {
+	w.reasons = nil
 	w.stuck, w.stuckReason, w.actionRequired = false, "", false
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(false), saStuckReason.ValueSet(""),
 		saActionRequired.ValueSet(false)); err != nil {

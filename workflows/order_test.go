@@ -39,11 +39,16 @@ func newHarness(t *testing.T, cs ...carriers.Carrier) *harness {
 
 func newHarnessWith(t *testing.T, reg *carriers.Registry) *harness {
 	t.Helper()
+	return newHarnessSettings(t, reg, activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: 30 * time.Minute})
+}
+
+func newHarnessSettings(t *testing.T, reg *carriers.Registry, settings activities.Settings) *harness {
+	t.Helper()
 	env := newEnv()
 	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
 	workflows.Register(env, &activities.Activities{
 		Store: h.store, Carriers: reg, Warehouses: warehouses.NewRegistry(h.warehouse),
-		Customs: fakeCustoms{}, Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: 30 * time.Minute},
+		Customs: fakeCustoms{}, Settings: settings,
 	})
 	return h
 }
@@ -468,4 +473,31 @@ func TestBrokerChannelGetsTheImportEntryFiled(t *testing.T) {
 	assert.Len(t, entries[0].Items, 1)
 	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
 	assert.Empty(t, h.store.documents, "a broker channel with a label API prints nothing")
+}
+
+func TestCarrierThatCollectsOnRequestGetsOnePickupPerOrder(t *testing.T) {
+	express := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush, pickup: true}
+	h := newHarness(t, express)
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+4)*time.Hour, e)
+	}
+	h.run()
+	reqs := express.pickupRequests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "order/m_demo/TT-1/express", reqs[0].Reference, "idempotent per order and carrier")
+	assert.Equal(t, []string{"express-1"}, reqs[0].TrackingNumbers)
+	assert.Equal(t, "CN", reqs[0].Address.Country, "collected at the warehouse")
+	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+
+	plain := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush}
+	h = newHarness(t, plain)
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	for i, e := range journey("express-1") {
+		h.signalShipment(time.Duration(i+4)*time.Hour, e)
+	}
+	h.run()
+	assert.Empty(t, plain.pickupRequests(), "a carrier on a standing round is not asked")
 }

@@ -105,6 +105,7 @@ func (w *orderWorkflow) redirect(ctx workflow.Context) error {
 func (w *orderWorkflow) requireAction(ctx workflow.Context, reason string) error {
 	w.actionRequired = true
 	w.stuckReason = reason
+	w.openReason(reason)
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saActionRequired.ValueSet(true), saStuckReason.ValueSet(reason)); err != nil {
 		return err
 	}

@@ -37,12 +37,20 @@ type ShipmentResult struct {
 	Reason string           `json:"reason"`
 }
 
+// silencePolls is how many poll intervals a push channel may stay silent
+// before its carrier is polled for the scans it did not push.
+const silencePolls = 4
+
 type shipmentWorkflow struct {
 	in       ShipmentInput
 	id       string
 	pending  []logistics.TrackingUpdate
 	failures int  // consecutive failed polls, for back-off
 	emits    bool // status changes go to the outbox (workflow version)
+	// backstop: a push channel is polled after silence and once more when
+	// the parcel's journey ends (workflow version), so lost or late pushes
+	// still reach the timeline.
+	backstop bool
 }
 
 // ShipmentWorkflow follows one parcel's tracking until it ends: by push
@@ -57,12 +65,17 @@ func ShipmentWorkflow(ctx workflow.Context, in ShipmentInput) (ShipmentResult, e
 
 func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
 	w.emits = workflow.GetVersion(ctx, "outbound-events", workflow.DefaultVersion, 1) == 1
+	w.backstop = workflow.GetVersion(ctx, "push-backstop-polls", workflow.DefaultVersion, 1) == 1
 	ch := workflow.GetSignalChannelWithOptions(ctx, logistics.SignalTrackingEvent, workflow.SignalChannelOptions{
 		Description: `Tracking events for this shipment (the API sends carrier pushes here; ops may send manual scans). ` +
 			`Input: {"events": [{"status": "in_transit", "phase": "line_haul", "occurred_at": "2026-11-25T06:00:00Z", ` +
 			`"tracking_number": "...", "carrier": "...", "raw_code": "MANUAL", "source": "manual"}]}`})
 	sh := &w.in.Shipment
 	poll := func() bool { return w.in.Channel.Capabilities.Tracking == logistics.TrackingPoll }
+	// A push channel whose carrier also answers polls (the poll activity
+	// says when it does not, and the channel is then followed by pushes
+	// alone) is polled when it stays silent.
+	backstop := func() bool { return w.backstop && w.in.Channel.Capabilities.Tracking == logistics.TrackingPush }
 	for !sh.Status.Terminal() {
 		if poll() {
 			if err := w.poll(ctx); err != nil {
@@ -80,11 +93,21 @@ func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
 				c.Receive(ctx, &u)
 				w.pending = append(w.pending, u)
 			})
-			if poll() {
+			silent := false
+			switch {
+			case poll():
 				sel.AddFuture(workflow.NewTimer(tctx, w.pollInterval()), func(workflow.Future) {})
+			case backstop():
+				sel.AddFuture(workflow.NewTimer(tctx, silencePolls*w.pollInterval()), func(workflow.Future) { silent = true })
 			}
 			sel.Select(ctx)
 			cancelTimer()
+			if silent {
+				// Pushes may have been lost: ask the carrier what it has.
+				if err := w.poll(ctx); err != nil {
+					return ShipmentResult{}, err
+				}
+			}
 		}
 		w.drain(ch)
 		for len(w.pending) > 0 {
@@ -102,7 +125,29 @@ func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
 			}
 		}
 	}
+	if backstop() {
+		// The last pushes may still be on their way, or lost, or come
+		// after the final one (a carrier's queue reordered them): this
+		// run ends, so fetch every scan now and let the store keep the
+		// ones the timeline lacks.
+		w.reconcile(ctx)
+	}
 	return ShipmentResult{Status: sh.Status, Phase: sh.Phase}, nil
+}
+
+// reconcile polls the carrier once to store every scan it made; the status
+// has ended, so nothing else changes. A failure is logged: the parcel's
+// journey is over either way.
+func (w *shipmentWorkflow) reconcile(ctx workflow.Context) {
+	sh := w.in.Shipment
+	actx := workflow.WithActivityOptions(ctx, pollOptions)
+	err := workflow.ExecuteActivity(actx, activities.NamePollTracking, activities.PollTrackingInput{
+		MerchantID: sh.MerchantID, OrderID: sh.OrderID, Number: sh.Number,
+		Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Legs: sh.Legs}).Get(ctx, nil)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("final tracking poll failed; pushed scans only in the timeline",
+			"tracking_number", sh.TrackingNumber, "error", err)
+	}
 }
 
 // drain takes every tracking update already delivered, without blocking.

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,21 +118,26 @@ func (w *orderWorkflow) watchShipments(ctx workflow.Context) (time.Time, error) 
 	alert, escalate, next := w.check(workflow.Now(ctx))
 	switch {
 	case escalate && !w.watch.escalated:
+		w.reasons = slices.DeleteFunc(w.reasons, func(r string) bool { return r == w.watch.alert })
 		w.watch.escalated, w.watch.alert = true, alert
 		return next, w.markStuck(ctx, alert)
 	case alert != "" && alert != w.watch.alert:
+		// A refreshed alert (a reminder) replaces the one it refreshes.
+		w.reasons = slices.DeleteFunc(w.reasons, func(r string) bool { return r == w.watch.alert })
 		w.watch.alert = alert
 		workflow.GetLogger(ctx).Warn("order needs attention", "order_id", w.order.OrderID, "alert", alert)
 		return next, w.requireAction(ctx, alert)
 	case alert == "" && w.watch.alert != "":
-		ours := w.stuckReason == w.watch.alert
+		settled := w.watch.alert
+		ours := w.stuckReason == settled
 		w.watch.alert, w.watch.escalated, w.watch.documents = "", false, nil
 		if !ours {
 			// Something else (a saga step) set its own reason since: it
 			// stays until ops settle it.
+			w.reasons = slices.DeleteFunc(w.reasons, func(r string) bool { return r == settled })
 			return next, nil
 		}
-		return next, w.clearStuck(ctx)
+		return next, w.dropReason(ctx, settled)
 	}
 	return next, nil
 }

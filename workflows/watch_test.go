@@ -121,3 +121,58 @@ func TestAnAlertClearingDoesNotEraseAnotherReason(t *testing.T) {
 	assert.True(t, afterMove.ActionRequired, "the parcel moved again, but the cancellation still needs ops")
 	assert.Contains(t, afterMove.StuckReason, "cancellation after dispatch needs ops")
 }
+
+func TestAcknowledgingAnEscalatedAlertKeepsOtherReasons(t *testing.T) {
+	c := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush,
+		voidErr: carriers.ErrUnsupported, interceptErr: carriers.ErrUnsupported}
+	env := newEnv()
+	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
+	workflows.Register(env, &activities.Activities{Store: h.store, Carriers: carriers.NewRegistry(c),
+		Warehouses: warehouses.NewRegistry(h.warehouse), Customs: fakeCustoms{},
+		Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: time.Hour,
+			SLA: activities.SLA{HoldReminder: 24 * time.Hour, HoldEscalation: 72 * time.Hour}}})
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
+	// The carrier can neither void nor intercept: the cancellation needs ops.
+	h.signal(2*time.Hour, logistics.SignalOrderCancelled, logistics.OrderCancelled{WebhookID: "c1", Reason: "buyer"})
+	h.signalShipment(3*time.Hour, hold(3))
+	escalated := h.snapshot(80 * time.Hour)
+	h.signal(81*time.Hour, logistics.SignalOpsRetry, logistics.OpsAction{Actor: "ops@example.com", Note: "broker called"})
+	acknowledged := h.snapshot(82 * time.Hour)
+	h.signalShipment(90*time.Hour, ev(logistics.StatusInTransit, logistics.PhaseImportCustoms, 90, "express-1"))
+	released := h.snapshot(91 * time.Hour)
+	h.signalShipment(92*time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 92, "express-1"))
+	h.run()
+
+	assert.True(t, escalated.Stuck)
+	assert.Contains(t, escalated.StuckReason, "unresolved for 72h0m0s")
+	assert.False(t, acknowledged.Stuck, "ops acknowledged the escalated hold")
+	assert.True(t, acknowledged.ActionRequired, "the cancellation still needs ops")
+	assert.Contains(t, acknowledged.StuckReason, "cancellation after dispatch needs ops")
+	assert.True(t, released.ActionRequired, "the hold's release settles the hold, not the cancellation")
+	assert.Contains(t, released.StuckReason, "cancellation after dispatch needs ops")
+}
+
+func TestAClearedAlertShowsTheReasonItHid(t *testing.T) {
+	c := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush,
+		voidErr: carriers.ErrUnsupported, interceptErr: carriers.ErrUnsupported}
+	env := newEnv()
+	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
+	workflows.Register(env, &activities.Activities{Store: h.store, Carriers: carriers.NewRegistry(c),
+		Warehouses: warehouses.NewRegistry(h.warehouse), Customs: fakeCustoms{},
+		Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: time.Hour,
+			SLA: activities.SLA{NoMovement: 10 * time.Hour}}})
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
+	h.signal(2*time.Hour, logistics.SignalOrderCancelled, logistics.OrderCancelled{WebhookID: "c1", Reason: "buyer"})
+	quiet := h.snapshot(15 * time.Hour) // the no-movement alert now shows
+	h.signalShipment(16*time.Hour, ev(logistics.StatusInTransit, logistics.PhaseLineHaul, 16, "express-1"))
+	moving := h.snapshot(17 * time.Hour)
+	h.signalShipment(18*time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 18, "express-1"))
+	h.run()
+	assert.Contains(t, quiet.StuckReason, "without tracking progress")
+	assert.True(t, moving.ActionRequired, "the alert went, the cancellation it hid did not")
+	assert.Contains(t, moving.StuckReason, "cancellation after dispatch needs ops")
+}

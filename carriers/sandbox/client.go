@@ -29,15 +29,16 @@ type Client struct {
 }
 
 var (
-	_ carriers.Carrier        = (*Client)(nil)
-	_ carriers.Tracker        = (*Client)(nil)
-	_ carriers.WebhookParser  = (*Client)(nil)
-	_ carriers.Voider         = (*Client)(nil)
-	_ carriers.AddressChanger = (*Client)(nil)
-	_ carriers.Interceptor    = (*Client)(nil)
-	_ carriers.Normaliser     = (*Client)(nil)
-	_ carriers.Manifester     = (*Client)(nil)
-	_ carriers.CustomsBroker  = (*Client)(nil)
+	_ carriers.Carrier         = (*Client)(nil)
+	_ carriers.Tracker         = (*Client)(nil)
+	_ carriers.WebhookParser   = (*Client)(nil)
+	_ carriers.Voider          = (*Client)(nil)
+	_ carriers.AddressChanger  = (*Client)(nil)
+	_ carriers.Interceptor     = (*Client)(nil)
+	_ carriers.Normaliser      = (*Client)(nil)
+	_ carriers.Manifester      = (*Client)(nil)
+	_ carriers.CustomsBroker   = (*Client)(nil)
+	_ carriers.PickupScheduler = (*Client)(nil)
 )
 
 // NewClient returns the adapter for carrierCode on the sandbox network at
@@ -274,6 +275,26 @@ func (c *Client) Intercept(ctx context.Context, trackingNumber string) error {
 		return fmt.Errorf("%s intercept: %w", c.code, carriers.ErrUnsupported)
 	}
 	return c.operate(ctx, "intercept", trackingNumber, "intercept", struct{}{})
+}
+
+// SchedulePickup books a collection with a carrier whose channels collect
+// on request. Idempotent on req.Reference.
+func (c *Client) SchedulePickup(ctx context.Context, req carriers.PickupRequest) (carriers.Pickup, error) {
+	if !anyChannel(c.code, func(caps logistics.Capabilities) bool { return caps.Pickup }) {
+		return carriers.Pickup{}, fmt.Errorf("%s pickup: %w", c.code, carriers.ErrUnsupported)
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return carriers.Pickup{}, fmt.Errorf("%s pickup: encode request: %w", c.code, err)
+	}
+	var p carriers.Pickup
+	if err := c.do(ctx, "pickup", http.MethodPost, "/carriers/"+c.code+"/pickups", body, req.Reference, &p); err != nil {
+		return carriers.Pickup{}, err
+	}
+	if p.Confirmation == "" {
+		return carriers.Pickup{}, fmt.Errorf("%s pickup: answer carries no confirmation", c.code)
+	}
+	return p, nil
 }
 
 // FileCustomsEntry files the importer's entry with the carrier's broker,

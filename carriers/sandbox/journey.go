@@ -15,6 +15,11 @@ type shipment struct {
 	carrier, service, number string
 	from, to                 logistics.Address
 	resp                     shipmentResponse
+	// key, merchantID and orderID are the booking's, for the admin view
+	// (empty for a partner's parcel, which the consolidator booked).
+	key, merchantID, orderID string
+	// replays counts bookings answered from this one (same idempotency key).
+	replays int
 	// partner is the last-mile partner's parcel a consolidator hands over to.
 	partner *shipment
 

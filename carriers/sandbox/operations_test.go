@@ -347,3 +347,28 @@ func TestCloseAfterCompensationsLeavesNoGoroutine(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // the return journey's first scan was due at 36 ms
 	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "no timer wakes up after Close")
 }
+
+func TestSchedulePickup(t *testing.T) {
+	w := newWorld(t, 3600)
+	ctx := context.Background()
+	express := w.adapters[sandbox.Express]
+	b, err := express.Book(ctx, bookRequest("pickup", "CN", "GB"))
+	require.NoError(t, err)
+	req := carriers.PickupRequest{Reference: "order/m/o-1/sbx_express",
+		Address: logistics.Address{Name: "Shenzhen DC", Line1: "1 Bao'an Rd", City: "Shenzhen", Country: "CN"},
+		ReadyAt: time.Now(), TrackingNumbers: []string{b.TrackingNumber}, WeightGrams: 400}
+	p, err := express.SchedulePickup(ctx, req)
+	require.NoError(t, err)
+	assert.Regexp(t, `^PU[0-9]{8}$`, p.Confirmation)
+	assert.True(t, p.WindowEnd.After(p.WindowStart))
+	again, err := express.SchedulePickup(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, p, again, "idempotent on the reference")
+
+	unknown := req
+	unknown.Reference, unknown.TrackingNumbers = "other", []string{"SBX0000000000"}
+	_, err = express.SchedulePickup(ctx, unknown)
+	assert.ErrorIs(t, err, carriers.ErrRefused, "a parcel the carrier does not know")
+	_, err = w.adapters[sandbox.Post].SchedulePickup(ctx, req)
+	assert.ErrorIs(t, err, carriers.ErrUnsupported, "the post collects on its round")
+}

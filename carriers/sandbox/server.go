@@ -60,6 +60,7 @@ type Server struct {
 	ownClient   bool // client was made here and is closed with the server
 	faults      *faultSwitch
 	limiters    map[string]*rate.Limiter
+	traffic     *trafficLog
 
 	// ctx is cancelled by Close to stop slow answers and pushes in flight.
 	ctx    context.Context
@@ -72,6 +73,7 @@ type Server struct {
 	byKey    map[string]*shipment // carrier "|" idempotency key
 	byNumber map[string]*shipment // carrier "|" tracking number
 	timers   map[*shipment]*time.Timer
+	pickups  map[string]carriers.Pickup // carrier "|" reference
 }
 
 // NewServer returns a carrier network ready to Register on a mux. Call
@@ -105,11 +107,13 @@ func NewServer(opts Options) *Server {
 		ownClient:   ownClient,
 		faults:      newFaultSwitch(time.Now),
 		limiters:    map[string]*rate.Limiter{},
+		traffic:     newTrafficLog(),
 		ctx:         ctx,
 		cancel:      cancel,
 		byKey:       map[string]*shipment{},
 		byNumber:    map[string]*shipment{},
 		timers:      map[*shipment]*time.Timer{},
+		pickups:     map[string]carriers.Pickup{},
 	}
 	if opts.WebhookSecret == "" {
 		log.Warn("sandbox carrier webhook secret missing; pushes disabled")
@@ -138,10 +142,13 @@ func NewServer(opts Options) *Server {
 //	GET    /carriers/{carrier}/labels/{number}    the label, text/plain
 //	GET    /carriers/{carrier}/scans.csv          every scan as CSV (sbx_local's daily file)
 //	PUT    /carriers/{carrier}/manifests/{name}   a batch-only carrier's end-of-day manifest (CSV)
+//	POST   /carriers/{carrier}/pickups            schedule a collection (idempotent on its reference)
 //	POST   /carriers/{carrier}/shipments/{number}/customs-entry  the importer's entry for the broker
 //	POST   /admin/faults                          switch a fault on
 //	GET    /admin/faults                          list active faults
 //	DELETE /admin/faults[?carrier=]               clear faults
+//	GET    /admin/shipments[?carrier=]            every booking with the scans emitted so far
+//	GET    /admin/requests                        API calls per carrier and the busiest minute
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /carriers/{carrier}/shipments", s.carrierRoute(s.book))
 	mux.HandleFunc("POST /carriers/{carrier}/shipments/{number}/void", s.carrierRoute(s.void))
@@ -151,10 +158,13 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /carriers/{carrier}/labels/{number}", s.carrierRoute(s.label))
 	mux.HandleFunc("GET /carriers/{carrier}/scans.csv", s.carrierRoute(s.scans))
 	mux.HandleFunc("PUT /carriers/{carrier}/manifests/{name}", s.carrierRoute(s.manifest))
+	mux.HandleFunc("POST /carriers/{carrier}/pickups", s.carrierRoute(s.schedulePickup))
 	mux.HandleFunc("POST /carriers/{carrier}/shipments/{number}/customs-entry", s.carrierRoute(s.customsEntry))
 	mux.HandleFunc("POST /admin/faults", s.setFault)
 	mux.HandleFunc("GET /admin/faults", s.listFaults)
 	mux.HandleFunc("DELETE /admin/faults", s.clearFaults)
+	mux.HandleFunc("GET /admin/shipments", s.listShipments)
+	mux.HandleFunc("GET /admin/requests", s.listRequests)
 }
 
 // Close stops every journey timer and cancels pushes in flight, then waits
@@ -181,8 +191,10 @@ func (s *Server) Close() {
 // outageRetryHint caps the Retry-After of an outage's 503s.
 const outageRetryHint = 10 * time.Second
 
-// carrierRoute checks the carrier exists and applies the faults that act on
-// every API call (outage, rate_limit, slow) before calling h.
+// carrierRoute checks the carrier exists, counts the call against the
+// carrier's rate limit (a refused call counts too, as with real carriers)
+// and applies the faults that act on every API call (outage, rate_limit,
+// slow) before calling h.
 func (s *Server) carrierRoute(h func(w http.ResponseWriter, r *http.Request, carrier string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		carrier := r.PathValue("carrier")
@@ -190,6 +202,7 @@ func (s *Server) carrierRoute(h func(w http.ResponseWriter, r *http.Request, car
 			writeError(w, http.StatusNotFound, "not_found", "unknown carrier "+carrier, nil)
 			return
 		}
+		s.traffic.record(carrier, time.Now())
 		if end, ok := s.faults.until(carrier, FaultOutage); ok {
 			// A carrier in an outage does not know when it ends: like
 			// real ones it asks for a short pause, not the whole outage.
@@ -271,6 +284,7 @@ func (s *Server) registerAs(r *http.Request, carrier string, req carriers.BookRe
 		return refusal(http.StatusServiceUnavailable, "unavailable", "sandbox shutting down")
 	}
 	if sh, ok := s.byKey[carrier+"|"+req.IdempotencyKey]; ok {
+		sh.replays++
 		return http.StatusOK, sh.resp
 	}
 	if s.faults.is(carrier, FaultRefuse) {
@@ -282,6 +296,7 @@ func (s *Server) registerAs(r *http.Request, carrier string, req carriers.BookRe
 	}
 	now := s.now()
 	sh := s.newShipment(carrier, ch.Service, req, number)
+	sh.key, sh.merchantID, sh.orderID = req.IdempotencyKey, req.MerchantID, req.OrderID
 	total := journeyLength(profiles[carrier].journey)
 	if ch.Capabilities.LastMile == logistics.LastMilePartnerHandoff && ch.Capabilities.LastMilePartner != "" {
 		partner := ch.Capabilities.LastMilePartner
