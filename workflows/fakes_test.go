@@ -25,6 +25,8 @@ type fakeStore struct {
 	shipments []store.ShipmentRecord
 	customs   []logistics.CustomsDecision
 	events    map[string]bool
+	// trackingWrites counts AddTrackingEvents calls.
+	trackingWrites int
 	outbox    []store.OutboundEvent
 	documents []store.Document
 	manifest  []store.ManifestEntry
@@ -128,6 +130,7 @@ func (s *fakeStore) AddTrackingEvents(_ context.Context, _, _ string, _ int, eve
 	if s.events == nil {
 		s.events = map[string]bool{}
 	}
+	s.trackingWrites++
 	n := 0
 	for _, e := range events {
 		if !s.events[e.DedupKey()] {
