@@ -27,9 +27,9 @@ type fakeStore struct {
 	events    map[string]bool
 	// trackingWrites counts AddTrackingEvents calls.
 	trackingWrites int
-	outbox    []store.OutboundEvent
-	documents []store.Document
-	manifest  []store.ManifestEntry
+	outbox         []store.OutboundEvent
+	documents      []store.Document
+	manifest       []store.ManifestEntry
 }
 
 func (s *fakeStore) SaveDocument(_ context.Context, d store.Document) error {

@@ -103,7 +103,7 @@ func TestShipmentHandlesScansHandedOver(t *testing.T) {
 			TrackingNumber: "express-1", Status: logistics.StatusInTransit, Phase: logistics.PhaseLineHaul, Origin: "CN", Destination: "GB"},
 		Channel:      logistics.Channel{Carrier: "express", Capabilities: logistics.Capabilities{Tracking: logistics.TrackingPush}},
 		PollInterval: time.Hour, Version: 3,
-		Pending:      []logistics.TrackingUpdate{{WebhookID: "w1", Events: []logistics.TrackingEvent{delivered}}}})
+		Pending: []logistics.TrackingUpdate{{WebhookID: "w1", Events: []logistics.TrackingEvent{delivered}}}})
 
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.NoError(t, h.env.GetWorkflowError())
