@@ -25,11 +25,12 @@ type fakeStore struct {
 	shipments []store.ShipmentRecord
 	customs   []logistics.CustomsDecision
 	events    map[string]bool
+	outbox    []store.OutboundEvent
+	documents []store.Document
+	manifest  []store.ManifestEntry
+
 	// trackingWrites counts AddTrackingEvents calls.
 	trackingWrites int
-	outbox         []store.OutboundEvent
-	documents      []store.Document
-	manifest       []store.ManifestEntry
 }
 
 func (s *fakeStore) SaveDocument(_ context.Context, d store.Document) error {
