@@ -197,7 +197,7 @@ func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 	g, gctx := group(ctx)
 	g.Go(func() error { return serve(gctx, "api", apiLn, apiHandler, cfg.ShutdownTimeout, logger) })
 	g.Go(func() error { return serve(gctx, "sandbox", sandboxLn, sbxHandler, cfg.ShutdownTimeout, logger) })
-	g.Go(func() error { return runWorker(gctx, tc, acts, logger) })
+	g.Go(func() error { return runWorker(gctx, cfg, tc, acts, logger) })
 	g.Go(func() error { return runSender(gctx, cfg, st, logger) })
 
 	info := stackInfo{APIURL: cfg.APIURL, SandboxURL: cfg.SandboxURL, TemporalHostPort: temporalHostPort,
