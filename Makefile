@@ -26,9 +26,9 @@ build:
 test: $(TEMPORAL)
 	CROSSDOCK_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -count=1 -timeout 30m ./...
 
-## bench: benchmarks (the benchmark issue fills in the harness)
-bench: $(TEMPORAL)
-	CROSSDOCK_TEMPORAL_CLI=$(TEMPORAL) $(GO) test -run '^$$' -bench . -benchmem ./...
+## bench: measure each target against its baseline in the same run; writes bench/results/latest.{json,md}
+bench: build $(TEMPORAL)
+	CROSSDOCK_TEMPORAL_CLI=$(TEMPORAL) $(BIN)/crossdock bench $(BENCH_FLAGS)
 
 ## soak: many orders through the real stack, the fault tests (README "Reliability"), then each intake fuzzed for SOAK_FUZZTIME (15s); under 20 minutes
 SOAK_TESTS := TestEndToEnd|TestWorkerKilled|TestTemporalRestarted|TestAPIKilled|TestPostgresRestarted

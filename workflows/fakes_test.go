@@ -28,6 +28,9 @@ type fakeStore struct {
 	outbox    []store.OutboundEvent
 	documents []store.Document
 	manifest  []store.ManifestEntry
+
+	// trackingWrites counts AddTrackingEvents calls.
+	trackingWrites int
 }
 
 func (s *fakeStore) SaveDocument(_ context.Context, d store.Document) error {
@@ -128,6 +131,7 @@ func (s *fakeStore) AddTrackingEvents(_ context.Context, _, _ string, _ int, eve
 	if s.events == nil {
 		s.events = map[string]bool{}
 	}
+	s.trackingWrites++
 	n := 0
 	for _, e := range events {
 		if !s.events[e.DedupKey()] {

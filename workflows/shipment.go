@@ -17,6 +17,11 @@ import (
 // event limit however long the parcel travels.
 const continueAsNewAfter = 2000
 
+// continueAsNewAt is continueAsNewAfter from version 1 of "batch-tracking":
+// the run hands over early enough that the scans arriving while it stores
+// its last batch still fit within 2,000 events, and hands them over too.
+const continueAsNewAt = 1500
+
 // ShipmentInput starts (or continues) a shipment workflow.
 type ShipmentInput struct {
 	ParentWorkflowID string             `json:"parent_workflow_id"`
@@ -27,6 +32,9 @@ type ShipmentInput struct {
 	Version int64 `json:"version"`
 	// LastEventAt is the time of the newest event applied so far.
 	LastEventAt time.Time `json:"last_event_at"`
+	// Pending are tracking updates the previous run received but did not
+	// handle before it continued as new; this run handles them first.
+	Pending []logistics.TrackingUpdate `json:"pending,omitempty"`
 }
 
 // ShipmentResult is how a shipment ended.
@@ -51,6 +59,10 @@ type shipmentWorkflow struct {
 	// the parcel's journey ends (workflow version), so lost or late pushes
 	// still reach the timeline.
 	backstop bool
+	// batched: every update received together is stored by one activity,
+	// and a run continues as new at continueAsNewAt, handing its pending
+	// updates over (workflow version "batch-tracking").
+	batched bool
 }
 
 // ShipmentWorkflow follows one parcel's tracking until it ends: by push
@@ -66,6 +78,8 @@ func ShipmentWorkflow(ctx workflow.Context, in ShipmentInput) (ShipmentResult, e
 func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
 	w.emits = workflow.GetVersion(ctx, "outbound-events", workflow.DefaultVersion, 1) == 1
 	w.backstop = workflow.GetVersion(ctx, "push-backstop-polls", workflow.DefaultVersion, 1) == 1
+	w.batched = workflow.GetVersion(ctx, "batch-tracking", workflow.DefaultVersion, 1) == 1
+	w.pending, w.in.Pending = w.in.Pending, nil
 	ch := workflow.GetSignalChannelWithOptions(ctx, logistics.SignalTrackingEvent, workflow.SignalChannelOptions{
 		Description: `Tracking events for this shipment (the API sends carrier pushes here; ops may send manual scans). ` +
 			`Input: {"events": [{"status": "in_transit", "phase": "line_haul", "occurred_at": "2026-11-25T06:00:00Z", ` +
@@ -110,12 +124,31 @@ func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
 			}
 		}
 		w.drain(ch)
+		if w.batched {
+			if err := w.recordBatch(ctx); err != nil {
+				return ShipmentResult{}, err
+			}
+		}
 		for len(w.pending) > 0 {
 			u := w.pending[0]
 			w.pending = w.pending[1:]
 			if err := w.record(ctx, u.Events); err != nil {
 				return ShipmentResult{}, err
 			}
+		}
+		if w.batched && !sh.Status.Terminal() && workflow.GetInfo(ctx).GetCurrentHistoryLength() > continueAsNewAt {
+			// Scans that came in while the last ones were being stored
+			// are stored now; any that arrive meanwhile go to the next
+			// run, which handles them first (under a steady stream of
+			// scans there would never be a moment with none).
+			if w.drain(ch); len(w.pending) > 0 {
+				if err := w.recordBatch(ctx); err != nil {
+					return ShipmentResult{}, err
+				}
+				w.drain(ch)
+			}
+			w.in.Pending = w.pending
+			return ShipmentResult{}, workflow.NewContinueAsNewError(ctx, ShipmentWorkflow, w.in)
 		}
 		if !sh.Status.Terminal() && workflow.GetInfo(ctx).GetCurrentHistoryLength() > continueAsNewAfter {
 			// Scans that came in while the last ones were being stored
@@ -218,6 +251,33 @@ func (w *shipmentWorkflow) record(ctx workflow.Context, events []logistics.Track
 		return err
 	}
 	return w.apply(ctx, events)
+}
+
+// recordBatch stores the events of every pending update with one activity,
+// then applies each update in turn, so status changes are published exactly
+// as when each update was recorded on its own.
+func (w *shipmentWorkflow) recordBatch(ctx workflow.Context) error {
+	batch := w.pending
+	w.pending = nil
+	var events []logistics.TrackingEvent
+	for _, u := range batch {
+		events = append(events, u.Events...)
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	sh := w.in.Shipment
+	actx := workflow.WithActivityOptions(ctx, storeOptions)
+	if err := workflow.ExecuteActivity(actx, activities.NameRecordTracking, activities.RecordTrackingInput{
+		MerchantID: sh.MerchantID, OrderID: sh.OrderID, Number: sh.Number, Events: events}).Get(ctx, nil); err != nil {
+		return err
+	}
+	for _, u := range batch {
+		if err := w.apply(ctx, u.Events); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // apply moves the shipment forward through the events, oldest first, using

@@ -52,3 +52,63 @@ func TestShipmentContinuesAsNewWithoutLosingEvents(t *testing.T) {
 	assert.Greater(t, next.Version, int64(1), "the projection version carries over")
 	assert.Equal(t, t0.Add(scans*time.Hour), next.LastEventAt)
 }
+
+// TestShipmentStoresABurstWithOneWrite: scans that arrive together are
+// stored by one activity, and each still moves the status as it would on
+// its own.
+func TestShipmentStoresABurstWithOneWrite(t *testing.T) {
+	h := newHarness(t, &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush})
+	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(nil)
+	const scans = 10
+	h.at(time.Hour, func() {
+		for i := range scans {
+			status := logistics.StatusInTransit
+			switch i {
+			case 0:
+				status = logistics.StatusPickedUp
+			case scans - 1:
+				status = logistics.StatusDelivered
+			}
+			e := ev(status, logistics.PhaseLineHaul, i+1, "express-1")
+			e.RawCode = fmt.Sprintf("SCAN-%02d", i)
+			h.env.SignalWorkflow(logistics.SignalTrackingEvent, logistics.TrackingUpdate{WebhookID: e.RawCode, Events: []logistics.TrackingEvent{e}})
+		}
+	})
+	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, workflows.ShipmentInput{ParentWorkflowID: "order/m_demo/TT-1",
+		Shipment: logistics.Shipment{MerchantID: "m_demo", OrderID: "TT-1", Number: 1, Carrier: "express",
+			TrackingNumber: "express-1", Status: logistics.StatusInfoReceived, Phase: logistics.PhaseOrigin, Origin: "CN", Destination: "GB"},
+		Channel:      logistics.Channel{Carrier: "express", Capabilities: logistics.Capabilities{Tracking: logistics.TrackingPush}},
+		PollInterval: time.Hour, Version: 1})
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	assert.Len(t, h.store.events, scans, "every scan stored")
+	assert.Less(t, h.store.trackingWrites, scans, "a burst is stored in fewer writes than scans")
+	var progress []logistics.Status
+	for _, rec := range h.store.shipments {
+		progress = append(progress, rec.Shipment.Status)
+	}
+	assert.Equal(t, []logistics.Status{logistics.StatusPickedUp, logistics.StatusInTransit, logistics.StatusDelivered}, progress,
+		"each status change is still published")
+}
+
+// TestShipmentHandlesScansHandedOver: scans the previous run handed over
+// at continue-as-new are stored and applied first.
+func TestShipmentHandlesScansHandedOver(t *testing.T) {
+	h := newHarness(t, &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush})
+	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(nil)
+	delivered := ev(logistics.StatusDelivered, logistics.PhaseLastMile, 5, "express-1")
+	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, workflows.ShipmentInput{ParentWorkflowID: "order/m_demo/TT-1",
+		Shipment: logistics.Shipment{MerchantID: "m_demo", OrderID: "TT-1", Number: 1, Carrier: "express",
+			TrackingNumber: "express-1", Status: logistics.StatusInTransit, Phase: logistics.PhaseLineHaul, Origin: "CN", Destination: "GB"},
+		Channel:      logistics.Channel{Carrier: "express", Capabilities: logistics.Capabilities{Tracking: logistics.TrackingPush}},
+		PollInterval: time.Hour, Version: 3,
+		Pending: []logistics.TrackingUpdate{{WebhookID: "w1", Events: []logistics.TrackingEvent{delivered}}}})
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	var res workflows.ShipmentResult
+	require.NoError(t, h.env.GetWorkflowResult(&res))
+	assert.Equal(t, logistics.StatusDelivered, res.Status)
+	assert.Len(t, h.store.events, 1)
+}

@@ -189,7 +189,11 @@ func newActivities(cfg Config, st *store.Store, cr *carriers.Registry, wr *wareh
 
 // runWorker polls the task queue until ctx ends, then stops cleanly
 // (in-flight activities get the worker's stop timeout to finish).
-func runWorker(ctx context.Context, c client.Client, acts *activities.Activities, logger *slog.Logger) error {
+func runWorker(ctx context.Context, cfg Config, c client.Client, acts *activities.Activities, logger *slog.Logger) error {
+	// Orders wait days in tracking: a bounded cache keeps the worker's
+	// memory bounded, and an evicted order is replayed on its next event
+	// (the SDK's default keeps 10,000 workflows, about 75 KiB each).
+	worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize)
 	w := worker.New(c, logistics.TaskQueue, worker.Options{WorkerStopTimeout: 10 * time.Second,
 		// Activities heartbeat so a killed worker's are retried elsewhere
 		// within the heartbeat timeout (workflows/options.go).
@@ -229,7 +233,7 @@ func runSender(ctx context.Context, cfg Config, st *store.Store, logger *slog.Lo
 // webhook sender side by side; when one fails the other is stopped.
 func runWorkerAndSender(ctx context.Context, cfg Config, c client.Client, st *store.Store, acts *activities.Activities, logger *slog.Logger) error {
 	g, gctx := group(ctx)
-	g.Go(func() error { return runWorker(gctx, c, acts, logger) })
+	g.Go(func() error { return runWorker(gctx, cfg, c, acts, logger) })
 	g.Go(func() error { return runSender(gctx, cfg, st, logger) })
 	return g.Wait()
 }

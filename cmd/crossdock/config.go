@@ -52,6 +52,7 @@ type Config struct {
 	EUFeeScope         string        `env:"CROSSDOCK_EU_FEE_SCOPE" envDefault:"all_low_value"`
 	PrivateWebhooks    bool          `env:"CROSSDOCK_WEBHOOK_ALLOW_PRIVATE"`
 	WebhookPoll        time.Duration `env:"CROSSDOCK_WEBHOOK_POLL" envDefault:"1s"`
+	WorkflowCacheSize  int           `env:"CROSSDOCK_WORKFLOW_CACHE_SIZE" envDefault:"2000"`
 	TemporalAddress    string        `env:"TEMPORAL_ADDRESS"`
 	TemporalNamespace  string        `env:"TEMPORAL_NAMESPACE" envDefault:"default"`
 
@@ -150,6 +151,9 @@ func (c Config) validate() error {
 	}
 	if c.PollInterval < time.Second {
 		bad("CROSSDOCK_POLL_INTERVAL", "must be a duration of at least 1s such as 15m")
+	}
+	if c.WorkflowCacheSize < 1 {
+		bad("CROSSDOCK_WORKFLOW_CACHE_SIZE", "must be at least 1 (workflows kept in the worker's memory), got %d", c.WorkflowCacheSize)
 	}
 	if c.WebhookPoll < 10*time.Millisecond || c.WebhookPoll > time.Hour {
 		bad("CROSSDOCK_WEBHOOK_POLL", "must be a duration between 10ms and 1h such as 1s")

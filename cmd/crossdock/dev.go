@@ -105,6 +105,16 @@ type stackOptions struct {
 	Ephemeral bool
 	// Ready, if set, receives the running stack's endpoints.
 	Ready chan<- stackInfo
+	// TemporalDB, if set, is the file the dev server keeps its state in
+	// (Ephemeral otherwise keeps it in memory): the benchmark measures the
+	// server on disk, as `dev` runs it.
+	TemporalDB string
+	// UntunedTemporal starts the dev server without the SQLite pragmas
+	// (WAL, synchronous=OFF), to measure its untuned ceiling.
+	UntunedTemporal bool
+	// API, if set, adjusts the API's configuration before it is built (the
+	// benchmark lifts the per-key rate limit, which is policy, not cost).
+	API func(*api.Config)
 }
 
 // stackInfo is what a newcomer (or a test) needs to use the running stack.
@@ -170,7 +180,7 @@ func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 	if err != nil {
 		return err
 	}
-	apiHandler, err := newAPIHandler(cfg, st, tc, cr, wr, logger)
+	apiHandler, err := newAPIHandler(cfg, st, tc, cr, wr, logger, opts.API)
 	if err != nil {
 		return err
 	}
@@ -187,7 +197,7 @@ func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 	g, gctx := group(ctx)
 	g.Go(func() error { return serve(gctx, "api", apiLn, apiHandler, cfg.ShutdownTimeout, logger) })
 	g.Go(func() error { return serve(gctx, "sandbox", sandboxLn, sbxHandler, cfg.ShutdownTimeout, logger) })
-	g.Go(func() error { return runWorker(gctx, tc, acts, logger) })
+	g.Go(func() error { return runWorker(gctx, cfg, tc, acts, logger) })
 	g.Go(func() error { return runSender(gctx, cfg, st, logger) })
 
 	info := stackInfo{APIURL: cfg.APIURL, SandboxURL: cfg.SandboxURL, TemporalHostPort: temporalHostPort,
@@ -224,6 +234,14 @@ func devTemporal(ctx context.Context, cfg Config, opts stackOptions, logger *slo
 	if opts.Ephemeral {
 		hostPort, uiPort, dbFile = "", "", ""
 	}
+	if opts.TemporalDB != "" {
+		dbFile = opts.TemporalDB
+	}
+	// Temporal's own CI speeds its SQLite store up the same way.
+	pragmas := []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"}
+	if opts.UntunedTemporal {
+		pragmas = nil
+	}
 	sctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	logger.Info("starting temporal dev server", "cli", cli, "log", logFile.Name())
@@ -236,9 +254,8 @@ func devTemporal(ctx context.Context, cfg Config, opts stackOptions, logger *slo
 		UIPort:           uiPort,
 		LogLevel:         "warn",
 		SearchAttributes: workflows.SearchAttributes(),
-		// Temporal's own CI speeds its SQLite store up the same way.
-		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
-		Stdout:    logFile, Stderr: logFile,
+		ExtraArgs:        pragmas,
+		Stdout:           logFile, Stderr: logFile,
 	})
 	if err != nil {
 		logFile.Close()
@@ -294,20 +311,26 @@ func ensureDemoMerchant(ctx context.Context, st *store.Store) (string, error) {
 	return key, nil
 }
 
-// newAPIHandler wires the HTTP API with one Prometheus registry.
-func newAPIHandler(cfg Config, st *store.Store, tc client.Client, cr *carriers.Registry, wr *warehouses.Registry, logger *slog.Logger) (http.Handler, error) {
+// newAPIHandler wires the HTTP API with one Prometheus registry; adjust, if
+// not nil, changes the API's configuration before it is built.
+func newAPIHandler(cfg Config, st *store.Store, tc client.Client, cr *carriers.Registry, wr *warehouses.Registry, logger *slog.Logger,
+	adjust func(*api.Config)) (http.Handler, error) {
 	engine, err := newCustomsEngine(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv, err := api.New(api.Config{
+	apiCfg := api.Config{
 		Store: st, Temporal: tc, Carriers: cr, Warehouses: wr,
 		OrderWebhookSecrets: cfg.OrderWebhookSecret, OpsToken: cfg.OpsToken, MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger: logger, Metrics: reg, Gatherer: reg, Quoter: carriers.Quoter{Registry: cr, Customs: engine},
 		WebhookEndpoints: st, WebhookURLs: webhookGuard(cfg),
-	})
+	}
+	if adjust != nil {
+		adjust(&apiCfg)
+	}
+	srv, err := api.New(apiCfg)
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDevCommand(), newAPICommand(), newWorkerCommand(), newSandboxCommand(),
-		newMigrateCommand(), newMerchantCommand(), newDemoCommand(), newChannelsCommand(), newVersionCommand())
+		newMigrateCommand(), newMerchantCommand(), newDemoCommand(), newChannelsCommand(), newBenchCommand(), newVersionCommand())
 	return root
 }
 
@@ -74,7 +74,7 @@ func newAPICommand() *cobra.Command {
 				return nil
 			}
 			return withServices(cmd, true, needSecret, func(ctx context.Context, s services) error {
-				h, err := newAPIHandler(s.cfg, s.store, s.temporal, s.carriers, s.warehouses, s.logger)
+				h, err := newAPIHandler(s.cfg, s.store, s.temporal, s.carriers, s.warehouses, s.logger, nil)
 				if err != nil {
 					return err
 				}

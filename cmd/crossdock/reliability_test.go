@@ -412,7 +412,7 @@ func newFaultStack(t *testing.T, opts faultStackOptions) *faultStack {
 		t.Cleanup(tc.Close)
 		cr, wr, err := registries(s.cfg)
 		require.NoError(t, err)
-		h, err := newAPIHandler(s.cfg, s.st, tc, cr, wr, s.logger)
+		h, err := newAPIHandler(s.cfg, s.st, tc, cr, wr, s.logger, nil)
 		require.NoError(t, err)
 		apiLn, err := net.Listen("tcp", s.apiAddr)
 		require.NoError(t, err)
