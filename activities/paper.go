@@ -307,13 +307,11 @@ func (a *Activities) FileCustomsEntry(ctx context.Context, in FileCustomsEntryIn
 	}
 	err := b.FileCustomsEntry(ctx, in.Shipment.TrackingNumber, carriers.CustomsEntry{Reference: in.Order.OrderID,
 		Decision: in.Customs, Items: in.Order.Items, Importer: in.Order.ShipTo, TaxIDs: in.Order.TaxIDs})
-	switch {
-	case errors.Is(err, carriers.ErrUnsupported):
-		return FileCustomsEntryResult{}, nil
-	case errors.Is(err, carriers.ErrRefused):
-		return FileCustomsEntryResult{}, nonRetryable(ErrTypeCarrierRefused, err)
-	case err != nil:
-		return FileCustomsEntryResult{}, a.carrierRetryable(ctx, err, "file the customs entry of %s with %s", in.Shipment.TrackingNumber, c.Code())
+	if errors.Is(err, carriers.ErrUnsupported) {
+		return FileCustomsEntryResult{}, nil // the broker works from the paper with the parcel
+	}
+	if err := a.classifyCarrierOp(ctx, err, "file the customs entry of", c.Code(), in.Shipment.TrackingNumber); err != nil {
+		return FileCustomsEntryResult{}, err
 	}
 	return FileCustomsEntryResult{Filed: true}, nil
 }
@@ -349,13 +347,11 @@ func (a *Activities) SchedulePickup(ctx context.Context, in SchedulePickupInput)
 		return carriers.Pickup{}, err
 	}
 	p, err := ps.SchedulePickup(ctx, req)
-	switch {
-	case errors.Is(err, carriers.ErrUnsupported):
-		return carriers.Pickup{}, nil
-	case errors.Is(err, carriers.ErrRefused):
-		return carriers.Pickup{}, nonRetryable(ErrTypeCarrierRefused, err)
-	case err != nil:
-		return carriers.Pickup{}, a.carrierRetryable(ctx, err, "schedule a pickup with %s", in.Carrier)
+	if errors.Is(err, carriers.ErrUnsupported) {
+		return carriers.Pickup{}, nil // it collects on its round
+	}
+	if err := a.classifyCarrierOp(ctx, err, "schedule the pickup", in.Carrier, in.Reference); err != nil {
+		return carriers.Pickup{}, err
 	}
 	activity.GetLogger(ctx).Info("pickup scheduled", "carrier", in.Carrier, "confirmation", p.Confirmation,
 		"window_start", p.WindowStart, "parcels", len(req.TrackingNumbers))

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/crossdock/crossdock/logistics"
 )
 
@@ -61,4 +63,32 @@ func decodeCursor(text, kind string) (cursor, error) {
 		return cursor{}, errBadCursor
 	}
 	return c, nil
+}
+
+// invalidCursor is the answer to a cursor that is not a next_cursor of the
+// list it was sent to (forged, of another list, or of another merchant).
+func invalidCursor() error {
+	return &logistics.Error{Code: logistics.CodeInvalid, Message: "the cursor is invalid",
+		Details: []logistics.FieldProblem{{Field: "cursor", Problem: "is not a next_cursor of this list"}}}
+}
+
+// newestFirst orders q newest first by (created_at, id) and, given a
+// cursor of this merchant's list of kind, starts after the row it names.
+// The query fetches limit+1 rows so the caller can tell a last page.
+func newestFirst(q *gorm.DB, kind, merchantID, cursorText string, limit int) (*gorm.DB, error) {
+	if cursorText != "" {
+		c, err := decodeCursor(cursorText, kind)
+		if err != nil || c.MerchantID != merchantID {
+			return nil, invalidCursor()
+		}
+		t := dbTime(c.UpdatedAt)
+		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", t, t, c.OrderID)
+	}
+	return q.Order("created_at DESC, id DESC").Limit(limit + 1), nil
+}
+
+// newestFirstCursor is the next_cursor after the row (createdAt, id) of a
+// merchant's list of kind paged by newestFirst.
+func newestFirstCursor(kind, merchantID string, createdAt time.Time, id string) string {
+	return encodeCursor(cursor{Kind: kind, UpdatedAt: createdAt, MerchantID: merchantID, OrderID: id})
 }

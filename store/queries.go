@@ -302,8 +302,7 @@ func (s *Store) ListStuckOrders(ctx context.Context, limit int, cursorText strin
 	if cursorText != "" {
 		c, err := decodeCursor(cursorText, cursorStuckOrders)
 		if err != nil {
-			return nil, "", &logistics.Error{Code: logistics.CodeInvalid, Message: "the cursor is invalid",
-				Details: []logistics.FieldProblem{{Field: "cursor", Problem: "is not a next_cursor of this list"}}}
+			return nil, "", invalidCursor()
 		}
 		t := dbTime(c.UpdatedAt)
 		q = q.Where("(updated_at < ? OR (updated_at = ? AND (merchant_id > ? OR (merchant_id = ? AND order_id > ?))))",

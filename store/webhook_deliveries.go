@@ -159,23 +159,19 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, merchantID, endpointI
 	if f.State != "" {
 		q = q.Where("state = ?", string(f.State))
 	}
-	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor, cursorWebhookDelivery)
-		if err != nil || c.MerchantID != merchantID {
-			return nil, "", invalidCursor()
-		}
-		t := dbTime(c.UpdatedAt)
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", t, t, c.OrderID)
+	q, err := newestFirst(q, cursorWebhookDelivery, merchantID, f.Cursor, limit)
+	if err != nil {
+		return nil, "", err
 	}
 	var rows []webhookDeliveryRow
-	if err := q.Order("created_at DESC, id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	if err := q.Find(&rows).Error; err != nil {
 		return nil, "", fmt.Errorf("list deliveries of webhook endpoint %s: %w", endpointID, err)
 	}
 	next := ""
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		next = encodeCursor(cursor{Kind: cursorWebhookDelivery, UpdatedAt: last.CreatedAt, MerchantID: merchantID, OrderID: last.ID})
+		next = newestFirstCursor(cursorWebhookDelivery, merchantID, last.CreatedAt, last.ID)
 	}
 	out, err := s.withAttempts(db, rows)
 	return out, next, err

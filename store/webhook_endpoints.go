@@ -213,24 +213,19 @@ func (s *Store) endpointRow(db *gorm.DB, merchantID, id string) (webhookEndpoint
 // CodeInvalid on the field "cursor".
 func (s *Store) ListWebhookEndpoints(ctx context.Context, merchantID string, limit int, cursorText string) ([]WebhookEndpoint, string, error) {
 	limit = clampLimit(limit)
-	q := s.db.WithContext(ctx).Where("merchant_id = ?", merchantID)
-	if cursorText != "" {
-		c, err := decodeCursor(cursorText, cursorWebhookEndpoints)
-		if err != nil || c.MerchantID != merchantID {
-			return nil, "", invalidCursor()
-		}
-		t := dbTime(c.UpdatedAt)
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", t, t, c.OrderID)
+	q, err := newestFirst(s.db.WithContext(ctx).Where("merchant_id = ?", merchantID), cursorWebhookEndpoints, merchantID, cursorText, limit)
+	if err != nil {
+		return nil, "", err
 	}
 	var rows []webhookEndpointRow
-	if err := q.Order("created_at DESC, id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	if err := q.Find(&rows).Error; err != nil {
 		return nil, "", fmt.Errorf("list webhook endpoints of %s: %w", merchantID, err)
 	}
 	next := ""
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		next = encodeCursor(cursor{Kind: cursorWebhookEndpoints, UpdatedAt: last.CreatedAt, MerchantID: merchantID, OrderID: last.ID})
+		next = newestFirstCursor(cursorWebhookEndpoints, merchantID, last.CreatedAt, last.ID)
 	}
 	out := make([]WebhookEndpoint, len(rows))
 	for i, r := range rows {
@@ -241,11 +236,6 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, merchantID string, lim
 		out[i] = ep
 	}
 	return out, next, nil
-}
-
-func invalidCursor() error {
-	return &logistics.Error{Code: logistics.CodeInvalid, Message: "the cursor is invalid",
-		Details: []logistics.FieldProblem{{Field: "cursor", Problem: "is not a next_cursor of this list"}}}
 }
 
 // DeleteWebhookEndpoint deletes the merchant's endpoint with its deliveries

@@ -101,15 +101,22 @@ func TestSLANoMovementRaisesActionRequired(t *testing.T) {
 	assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
 }
 
-func TestAnAlertClearingDoesNotEraseAnotherReason(t *testing.T) {
+// newUnstoppableHarness follows an order whose carrier can neither void
+// nor intercept, so a cancellation after dispatch needs ops.
+func newUnstoppableHarness(t *testing.T, sla activities.SLA) *harness {
+	t.Helper()
 	c := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush,
 		voidErr: carriers.ErrUnsupported, interceptErr: carriers.ErrUnsupported}
 	env := newEnv()
 	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
 	workflows.Register(env, &activities.Activities{Store: h.store, Carriers: carriers.NewRegistry(c),
 		Warehouses: warehouses.NewRegistry(h.warehouse), Customs: fakeCustoms{},
-		Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: time.Hour,
-			SLA: activities.SLA{NoMovement: 10 * time.Hour}}})
+		Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: time.Hour, SLA: sla}})
+	return h
+}
+
+func TestAnAlertClearingDoesNotEraseAnotherReason(t *testing.T) {
+	h := newUnstoppableHarness(t, activities.SLA{NoMovement: 10 * time.Hour})
 	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
 	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
 	h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
@@ -123,14 +130,7 @@ func TestAnAlertClearingDoesNotEraseAnotherReason(t *testing.T) {
 }
 
 func TestAcknowledgingAnEscalatedAlertKeepsOtherReasons(t *testing.T) {
-	c := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush,
-		voidErr: carriers.ErrUnsupported, interceptErr: carriers.ErrUnsupported}
-	env := newEnv()
-	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
-	workflows.Register(env, &activities.Activities{Store: h.store, Carriers: carriers.NewRegistry(c),
-		Warehouses: warehouses.NewRegistry(h.warehouse), Customs: fakeCustoms{},
-		Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: time.Hour,
-			SLA: activities.SLA{HoldReminder: 24 * time.Hour, HoldEscalation: 72 * time.Hour}}})
+	h := newUnstoppableHarness(t, activities.SLA{HoldReminder: 24 * time.Hour, HoldEscalation: 72 * time.Hour})
 	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
 	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
 	h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
@@ -155,14 +155,7 @@ func TestAcknowledgingAnEscalatedAlertKeepsOtherReasons(t *testing.T) {
 }
 
 func TestAClearedAlertShowsTheReasonItHid(t *testing.T) {
-	c := &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush,
-		voidErr: carriers.ErrUnsupported, interceptErr: carriers.ErrUnsupported}
-	env := newEnv()
-	h := &harness{t: t, env: env, store: &fakeStore{}, warehouse: &fakeWarehouse{}}
-	workflows.Register(env, &activities.Activities{Store: h.store, Carriers: carriers.NewRegistry(c),
-		Warehouses: warehouses.NewRegistry(h.warehouse), Customs: fakeCustoms{},
-		Settings: activities.Settings{PickTimeout: 6 * time.Hour, PollInterval: time.Hour,
-			SLA: activities.SLA{NoMovement: 10 * time.Hour}}})
+	h := newUnstoppableHarness(t, activities.SLA{NoMovement: 10 * time.Hour})
 	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
 	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
 	h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -64,14 +63,10 @@ func TestQuoteWithTheCustomsEngine(t *testing.T) {
 	require.NoError(t, err)
 	// The registry's quote is pure (tariffs only): no carrier is called.
 	reg := carriers.NewRegistry(cs...)
-	q := struct {
-		Quote func(context.Context, carriers.QuoteRequest) (carriers.Quote, error)
-	}{
-		func(_ context.Context, r carriers.QuoteRequest) (carriers.Quote, error) { return reg.Quote(engine, r) }}
 	item := logistics.Item{SKU: "TSHIRT", Description: "Cotton T-shirt", Quantity: 2,
 		UnitPrice: logistics.Money{Amount: decimal.RequireFromString("12.50"), Currency: "EUR"}, HSCode: "610910",
 		OriginCountry: "CN", WeightGrams: 180, DangerousGoods: logistics.DGNone}
-	got, err := q.Quote(context.Background(), carriers.QuoteRequest{Origin: "CN", Destination: "DE",
+	got, err := reg.Quote(engine, carriers.QuoteRequest{Origin: "CN", Destination: "DE",
 		Items: []logistics.Item{item}, Incoterm: logistics.IncotermDAP, ServiceLevel: logistics.ServiceStandard,
 		Date: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
@@ -92,13 +87,13 @@ func TestQuoteWithTheCustomsEngine(t *testing.T) {
 			assert.True(t, got.Options[i-1].LandedCost.Amount.LessThanOrEqual(o.LandedCost.Amount), "cheapest first")
 		}
 	}
-	express, err := q.Quote(context.Background(), carriers.QuoteRequest{Origin: "CN", Destination: "DE",
+	express, err := reg.Quote(engine, carriers.QuoteRequest{Origin: "CN", Destination: "DE",
 		Items: []logistics.Item{item}, Incoterm: logistics.IncotermDAP, ServiceLevel: logistics.ServiceExpress,
 		Date: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
 	assert.Equal(t, Express, express.Options[0].Channel.Carrier, "express service goes to the fewest days")
 
-	_, err = q.Quote(context.Background(), carriers.QuoteRequest{Origin: "CN", Destination: "DE",
+	_, err = reg.Quote(engine, carriers.QuoteRequest{Origin: "CN", Destination: "DE",
 		Items: []logistics.Item{item}, Incoterm: logistics.IncotermDAP})
 	var le *logistics.Error
 	require.ErrorAs(t, err, &le, "no date: the engine's invalid_request passes through")
