@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +56,8 @@ type fakeStore struct {
 	documents []store.Document
 	public    map[string]store.PublicTrackingView // by tracking number
 	intakes   map[string]fakeIntake               // merchant/order -> claim
+	handoffs  []fakeHandoff
+	handoffID int64
 
 	// writes logs every change the API made, so a test can assert that a
 	// refused request changed nothing.
@@ -316,6 +319,129 @@ func (f *fakeStore) ShipmentByTrackingNumber(_ context.Context, tn string) (stor
 	return ref, nil
 }
 
+// fakeHandoff is a queued hand-off and when it is next due.
+type fakeHandoff struct {
+	h   store.TrackingHandoff
+	due time.Time
+}
+
+func (f *fakeStore) ShipmentsByTrackingNumbers(_ context.Context, numbers []string) (map[string]store.ShipmentRef, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	f.checkText(numbers...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]store.ShipmentRef{}
+	for _, tn := range numbers {
+		if ref, ok := f.refs[tn]; ok {
+			// The store reads the countries off the shipment row.
+			for _, sh := range f.shipments {
+				if sh.MerchantID == ref.MerchantID && sh.OrderID == ref.OrderID && sh.Number == ref.Number && ref.Origin == "" {
+					ref.Origin, ref.Destination = sh.Origin, sh.Destination
+				}
+			}
+			out[tn] = ref
+		} else if f.resolveAny && tn != "" {
+			out[tn] = store.ShipmentRef{MerchantID: "m_demo", OrderID: "TT-ANY", Number: 1, WorkflowID: "shipment/m_demo/TT-ANY/1",
+				Status: logistics.StatusInTransit}
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) AcceptTracking(_ context.Context, a store.TrackingAcceptance) (store.WebhookRecord, bool, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	rec := a.Record
+	f.checkText(rec.Source, rec.ID, rec.EventType)
+	if err == nil {
+		err = f.recordErr
+	}
+	if err != nil {
+		return store.WebhookRecord{}, false, err
+	}
+	if first, ok := f.webhooks[webhookKey(rec.Source, rec.ID)]; ok {
+		return first, false, nil
+	}
+	rec.Response = bytes.Clone(rec.Response)
+	f.webhooks[webhookKey(rec.Source, rec.ID)] = rec
+	f.writes = append(f.writes, "record webhook "+rec.Source+" "+rec.ID)
+	for _, sh := range a.Shipments {
+		for _, e := range sh.Events {
+			f.checkText(e.TrackingNumber, e.RawCode, e.RawDescription, e.Location.City, e.RecordedBy)
+		}
+		key := sh.Ref.MerchantID + "/" + sh.Ref.OrderID
+		f.events[key] = append(f.events[key], sh.Events...)
+		f.handoffID++
+		f.handoffs = append(f.handoffs, fakeHandoff{h: store.TrackingHandoff{ID: f.handoffID, WorkflowID: sh.Ref.WorkflowID,
+			TrackingNumber: sh.TrackingNumber, WebhookID: rec.ID, Events: sh.Events}})
+		f.writes = append(f.writes, "hand off "+sh.TrackingNumber)
+	}
+	return rec, true, nil
+}
+
+func (f *fakeStore) ClaimTrackingHandoffs(_ context.Context, at time.Time, lease time.Duration, limit int) ([]store.TrackingHandoff, error) {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	var out []store.TrackingHandoff
+	for i := range f.handoffs {
+		if len(out) == limit {
+			break
+		}
+		if fh := &f.handoffs[i]; !fh.due.After(at) {
+			fh.due = at.Add(lease)
+			fh.h.Attempts++
+			out = append(out, fh.h)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) CompleteTrackingHandoffs(_ context.Context, ids []int64) error {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	f.handoffs = slices.DeleteFunc(f.handoffs, func(fh fakeHandoff) bool { return slices.Contains(ids, fh.h.ID) })
+	return nil
+}
+
+func (f *fakeStore) RetryTrackingHandoffs(_ context.Context, ids []int64, next time.Time, _ string) error {
+	err := f.enter()
+	defer f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for i := range f.handoffs {
+		if slices.Contains(ids, f.handoffs[i].h.ID) {
+			f.handoffs[i].due = next
+		}
+	}
+	return nil
+}
+
+// pendingHandoffs is how many hand-offs wait for their workflow.
+func (f *fakeStore) pendingHandoffs() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.handoffs)
+}
+
+// inlineRelay runs a relay pass as soon as it is woken, so a test sees the
+// signals as soon as the API has answered.
+type inlineRelay struct{ r *Relay }
+
+func (i inlineRelay) Notify() {
+	if _, err := i.r.RunOnce(context.Background()); err != nil {
+		panic(err)
+	}
+}
+
 func (f *fakeStore) GetDocument(_ context.Context, merchantID, tn, kind string) (store.Document, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
@@ -563,6 +689,7 @@ type harness struct {
 	temporal *fakeTemporal
 	logs     *syncBuffer
 	now      time.Time
+	relay    *Relay
 }
 
 // syncBuffer is a goroutine-safe log sink.
@@ -598,6 +725,8 @@ func newHarness(t *testing.T, opts ...func(*Config)) *harness {
 		Logger:              slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:                 func() time.Time { return h.now },
 	}
+	h.relay = NewRelay(h.store, h.temporal, RelayOptions{Concurrency: 1, Logger: cfg.Logger, Now: func() time.Time { return h.now }})
+	cfg.Handoffs = inlineRelay{h.relay}
 	for _, o := range opts {
 		o(&cfg)
 	}

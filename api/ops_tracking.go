@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -160,7 +159,7 @@ func (s *Server) acceptScans(c *gin.Context, body []byte, source logistics.Event
 	}
 	log := s.log(c).With("actor", actor, "source", string(source), "submission_id", submissionID)
 
-	// Resolve every number before signalling any.
+	// Resolve every number before accepting any.
 	var numbers []string
 	byNumber := map[string][]int{}
 	for i, sc := range scans {
@@ -169,38 +168,27 @@ func (s *Server) acceptScans(c *gin.Context, body []byte, source logistics.Event
 		}
 		byNumber[sc.TrackingNumber] = append(byNumber[sc.TrackingNumber], i)
 	}
-	refs := make(map[string]store.ShipmentRef, len(numbers))
+	refs, err := s.cfg.Store.ShipmentsByTrackingNumbers(ctx, numbers)
+	if err != nil {
+		s.fail(c, fromStore(err))
+		return
+	}
 	for _, tn := range numbers {
 		first := scans[byNumber[tn][0]]
-		ref, err := s.cfg.Store.ShipmentByTrackingNumber(ctx, tn)
-		switch {
-		case logistics.ErrorCode(err) == logistics.CodeNotFound:
+		ref, ok := refs[tn]
+		if !ok {
 			p = append(p, logistics.FieldProblem{Field: first.at + ".tracking_number", Problem: "is not a tracking number Crossdock knows: " + tn})
 			continue
-		case err != nil:
-			s.fail(c, fromStore(err))
-			return
 		}
 		for _, i := range byNumber[tn] {
 			if ref.Carrier != "" && scans[i].Carrier != ref.Carrier {
 				p = append(p, logistics.FieldProblem{Field: scans[i].at + ".carrier",
 					Problem: fmt.Sprintf("tracking number %s was issued by %s, not %s", tn, ref.Carrier, scans[i].Carrier)})
 			}
-		}
-		refs[tn] = ref
-		// The phase needs the shipment's origin and destination, which
-		// only the shipment knows.
-		sh, err := s.cfg.Store.MerchantShipmentByTrackingNumber(ctx, ref.MerchantID, tn)
-		switch {
-		case logistics.ErrorCode(err) == logistics.CodeNotFound:
-		case err != nil:
-			s.fail(c, fromStore(err))
-			return
-		default:
-			for _, i := range byNumber[tn] {
-				if e := &events[i]; !explicitPhase[i] {
-					e.Phase = logistics.PhaseFor(e.Status, e.Substatus, e.Location, sh.Origin, sh.Destination)
-				}
+			// The phase needs the shipment's origin and destination, which
+			// only the shipment knows.
+			if e := &events[i]; !explicitPhase[i] {
+				e.Phase = logistics.PhaseFor(e.Status, e.Substatus, e.Location, ref.Origin, ref.Destination)
 			}
 		}
 	}
@@ -208,37 +196,30 @@ func (s *Server) acceptScans(c *gin.Context, body []byte, source logistics.Event
 		s.fail(c, &logistics.Error{Code: logistics.CodeInvalid, Message: "the scans do not match known shipments", Details: p})
 		return
 	}
-
-	var answer scansAccepted
 	for _, tn := range numbers {
-		ref := refs[tn]
-		update := logistics.TrackingUpdate{WebhookID: submissionID}
-		for _, i := range byNumber[tn] {
-			update.Events = append(update.Events, events[i])
-		}
-		err := s.cfg.Temporal.SignalWorkflow(ctx, ref.WorkflowID, "", logistics.SignalTrackingEvent, update)
-		switch {
-		case isWorkflowNotFound(err) && ref.Status.Terminal():
+		if ref := refs[tn]; ref.Status.Terminal() {
 			log.Warn("manual scans for a finished shipment refused", "tracking_number", tn, "status", string(ref.Status))
 			s.fail(c, &logistics.Error{Code: logistics.CodeConflict,
 				Message: fmt.Sprintf("the shipment of tracking number %s has finished (%s); its tracking can no longer change", tn, ref.Status),
 				Details: []logistics.FieldProblem{{Field: scans[byNumber[tn][0]].at + ".tracking_number", Problem: "shipment finished: " + tn}}})
 			return
-		case isWorkflowNotFound(err):
-			log.Warn("manual scans for a shipment whose workflow is not running", "tracking_number", tn, "workflow_id", ref.WorkflowID)
-			s.fail(c, &logistics.Error{Code: logistics.CodeConflict,
-				Message: fmt.Sprintf("the shipment of tracking number %s is not running; retry once it has started", tn),
-				Details: []logistics.FieldProblem{{Field: scans[byNumber[tn][0]].at + ".tracking_number", Problem: "shipment not running: " + tn}}})
-			return
-		case err != nil:
-			s.fail(c, unavailable("Temporal", err))
-			return
 		}
-		answer.Accepted += len(update.Events)
 	}
-	log.Info("manual tracking accepted", "events", answer.Accepted, "tracking_numbers", len(numbers))
-	s.record(c, store.WebhookRecord{Source: opsTrackingSource, ID: submissionID, EventType: logistics.SignalTrackingEvent},
-		http.StatusAccepted, answer)
+
+	// The scans are stored now and handed to each shipment's workflow by
+	// the relay, which waits for a workflow that has not started yet.
+	answer := scansAccepted{Accepted: len(events)}
+	acceptance := store.TrackingAcceptance{Record: store.WebhookRecord{Source: opsTrackingSource, ID: submissionID, EventType: logistics.SignalTrackingEvent}}
+	for _, tn := range numbers {
+		sh := store.AcceptedShipment{Ref: refs[tn], TrackingNumber: tn}
+		for _, i := range byNumber[tn] {
+			sh.Events = append(sh.Events, events[i])
+		}
+		acceptance.Shipments = append(acceptance.Shipments, sh)
+	}
+	if s.acceptTracking(c, acceptance, answer) {
+		log.Info("manual tracking accepted", "events", answer.Accepted, "tracking_numbers", len(numbers))
+	}
 }
 
 // scanEvent checks one scan, trimming its fields in place, and builds its

@@ -263,12 +263,20 @@ func TestTrackingScansResolution(t *testing.T) {
 		assert.Contains(t, e.Error.Message, "delivered")
 		assert.Empty(t, h.store.records(), "a refused submission is not recorded")
 	})
-	t.Run("Temporal down", func(t *testing.T) {
+	t.Run("Temporal down: stored and acknowledged, handed over when it is back", func(t *testing.T) {
 		h := newScanHarness(t)
 		h.temporal.setErr(fmt.Errorf("deadline exceeded"))
 		rec := h.do(http.MethodPost, "/v1/ops/tracking/scans", one("sbx_local", localTN), opsJSON(nil))
-		require.Equal(t, http.StatusServiceUnavailable, rec.Code)
-		assert.Empty(t, h.store.records())
+		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+		assert.Len(t, h.store.records(), 1)
+		assert.Equal(t, 1, h.store.pendingHandoffs())
+		h.temporal.setErr(nil)
+		h.now = h.now.Add(relayBackoff(1))
+		_, err := h.relay.RunOnce(t.Context())
+		require.NoError(t, err)
+		require.Len(t, h.temporal.recorded(), 1)
+		assert.Len(t, h.temporal.recorded()[0].Arg.(logistics.TrackingUpdate).Events, 2)
+		assert.Zero(t, h.store.pendingHandoffs())
 	})
 }
 

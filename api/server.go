@@ -63,6 +63,13 @@ type Store interface {
 	GetOrder(ctx context.Context, merchantID, orderID string) (store.OrderView, error)
 	// OrderTracking returns the tracking events of a merchant's order.
 	OrderTracking(ctx context.Context, merchantID, orderID string) ([]logistics.TrackingEvent, error)
+	// AcceptTracking records a tracking submission's answer, its events and
+	// their hand-offs to the shipment workflows in one transaction, unless
+	// the submission is already recorded; it returns the first answer.
+	AcceptTracking(ctx context.Context, a store.TrackingAcceptance) (first store.WebhookRecord, inserted bool, err error)
+	// ShipmentsByTrackingNumbers locates the shipments owning tracking
+	// numbers; numbers nobody owns are absent from the map.
+	ShipmentsByTrackingNumbers(ctx context.Context, numbers []string) (map[string]store.ShipmentRef, error)
 	// ShipmentByTrackingNumber locates the workflow owning a tracking number.
 	ShipmentByTrackingNumber(ctx context.Context, trackingNumber string) (store.ShipmentRef, error)
 	// MerchantShipmentByTrackingNumber returns a merchant's shipment by one of
@@ -124,6 +131,9 @@ type Config struct {
 	// endpoints are not configured".
 	WebhookEndpoints WebhookEndpointStore
 	WebhookURLs      URLChecker
+	// Handoffs is woken after tracking events are accepted (a *Relay); nil:
+	// whatever relay runs finds them on its next poll.
+	Handoffs interface{ Notify() }
 }
 
 // Server is the HTTP API. Build it with New; it is safe for concurrent use.

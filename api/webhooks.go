@@ -124,6 +124,30 @@ func (s *Server) record(c *gin.Context, rec store.WebhookRecord, status int, ans
 	c.Data(first.StatusCode, "application/json; charset=utf-8", first.Response)
 }
 
+// acceptTracking makes a tracking submission durable (its answer, events
+// and hand-offs in one transaction: AcceptTracking), wakes the relay that
+// signals the workflows, and answers 202 with answer, or with the first
+// answer recorded for the submission. It reports whether this call
+// recorded it. Nothing is acknowledged unless it is durable.
+func (s *Server) acceptTracking(c *gin.Context, a store.TrackingAcceptance, answer any) bool {
+	a.Record.StatusCode = http.StatusAccepted
+	a.Record.Response = mustJSON(answer)
+	a.Record.CreatedAt = s.now().UTC()
+	first, inserted, err := s.cfg.Store.AcceptTracking(c.Request.Context(), a)
+	if err != nil {
+		s.fail(c, unavailable("the database", err))
+		return false
+	}
+	if inserted && len(a.Shipments) > 0 && s.cfg.Handoffs != nil {
+		s.cfg.Handoffs.Notify()
+	}
+	if !inserted {
+		s.log(c).Info("tracking submission answered before", "source", a.Record.Source, "webhook_id", a.Record.ID)
+	}
+	c.Data(first.StatusCode, "application/json; charset=utf-8", first.Response)
+	return inserted
+}
+
 // isWorkflowNotFound reports whether Temporal says the workflow is not
 // running (never started, or finished and no longer signalable).
 func isWorkflowNotFound(err error) bool {

@@ -114,9 +114,6 @@ func (s *Server) carrierWebhook(c *gin.Context) {
 		return
 	}
 	source := carrierSource(code)
-	if s.findRecorded(c, source, webhookID) {
-		return
-	}
 	log := s.log(c).With("carrier", code, "webhook_id", webhookID)
 
 	var numbers []string
@@ -137,24 +134,23 @@ func (s *Server) carrierWebhook(c *gin.Context) {
 		}
 		byNumber[e.TrackingNumber] = append(byNumber[e.TrackingNumber], e)
 	}
-	// Resolve every number before signalling any, so a refused webhook has
-	// had no effect and its redelivery starts afresh.
-	refs := make(map[string]store.ShipmentRef, len(numbers))
+	// Resolve every number before accepting any, so a refused webhook has
+	// had no effect and its redelivery starts afresh. A redelivery of an
+	// accepted webhook resolves the same numbers and gets the first answer
+	// from AcceptTracking.
+	refs, err := s.cfg.Store.ShipmentsByTrackingNumbers(ctx, numbers)
+	if err != nil {
+		s.fail(c, fromStore(err))
+		return
+	}
 	var unknown []string
 	for _, tn := range numbers {
-		ref, err := s.cfg.Store.ShipmentByTrackingNumber(ctx, tn)
-		switch {
-		case logistics.ErrorCode(err) == logistics.CodeNotFound, err == nil && ref.Carrier != "" && ref.Carrier != code:
-			// Not ours, or not booked yet: a carrier may push its first scan
-			// before the booking that made the number is recorded. A number
-			// issued by another carrier is treated the same, so one carrier's
-			// secret never writes into another carrier's shipment.
+		// Not ours, or not booked yet: a carrier may push its first scan
+		// before the booking that made the number is recorded. A number
+		// issued by another carrier is treated the same, so one carrier's
+		// secret never writes into another carrier's shipment.
+		if ref, ok := refs[tn]; !ok || ref.Carrier != "" && ref.Carrier != code {
 			unknown = append(unknown, tn)
-		case err != nil:
-			s.fail(c, fromStore(err))
-			return
-		default:
-			refs[tn] = ref
 		}
 	}
 	if len(unknown) > 0 {
@@ -164,31 +160,22 @@ func (s *Server) carrierWebhook(c *gin.Context) {
 		return
 	}
 	var answer trackingAccepted
+	acceptance := store.TrackingAcceptance{Record: store.WebhookRecord{Source: source, ID: webhookID, EventType: logistics.SignalTrackingEvent}}
 	for _, tn := range numbers {
 		ref := refs[tn]
-		update := logistics.TrackingUpdate{WebhookID: webhookID, Events: byNumber[tn]}
-		err := s.cfg.Temporal.SignalWorkflow(ctx, ref.WorkflowID, "", logistics.SignalTrackingEvent, update)
-		switch {
-		case isWorkflowNotFound(err) && ref.Status.Terminal():
+		if ref.Status.Terminal() {
 			// A late or repeated scan of a finished shipment: nothing can
 			// change, so acknowledge it rather than have the carrier retry.
 			log.Info("scan for a finished shipment ignored", "tracking_number", tn, "status", string(ref.Status))
-			answer.Ignored += len(update.Events)
-		case isWorkflowNotFound(err):
-			// The shipment workflow starts just after the booking is
-			// recorded: ask the carrier to retry rather than lose the scan.
-			log.Warn("shipment workflow not running yet; carrier asked to retry", "tracking_number", tn, "workflow_id", ref.WorkflowID)
-			s.fail(c, unavailable("the shipment workflow", err))
-			return
-		case err != nil:
-			s.fail(c, unavailable("Temporal", err))
-			return
-		default:
-			answer.Accepted += len(update.Events)
+			answer.Ignored += len(byNumber[tn])
+			continue
 		}
+		acceptance.Shipments = append(acceptance.Shipments, store.AcceptedShipment{Ref: ref, TrackingNumber: tn, Events: byNumber[tn]})
+		answer.Accepted += len(byNumber[tn])
 	}
-	log.Info("carrier webhook accepted", "events", answer.Accepted)
-	s.record(c, store.WebhookRecord{Source: source, ID: webhookID, EventType: logistics.SignalTrackingEvent}, http.StatusAccepted, answer)
+	if s.acceptTracking(c, acceptance, answer) {
+		log.Info("carrier webhook accepted", "events", answer.Accepted)
+	}
 }
 
 // warehouseWebhook handles POST /v1/webhooks/warehouses/:warehouse_id: the

@@ -91,8 +91,76 @@ func (s *Store) ShipmentByTrackingNumber(ctx context.Context, trackingNumber str
 	if err != nil {
 		return ShipmentRef{}, err
 	}
+	return shipmentRef(row, carrier), nil
+}
+
+func shipmentRef(row shipmentRow, carrier string) ShipmentRef {
 	return ShipmentRef{MerchantID: row.MerchantID, OrderID: row.OrderID, Number: row.Number,
-		WorkflowID: row.WorkflowID, Carrier: carrier, Status: logistics.Status(row.Status)}, nil
+		WorkflowID: row.WorkflowID, Carrier: carrier, Status: logistics.Status(row.Status),
+		Origin: row.Origin, Destination: row.Destination}
+}
+
+// ShipmentsByTrackingNumbers is ShipmentByTrackingNumber for many numbers
+// at once, in at most three queries whatever their count: the map holds
+// the numbers some shipment owns; the others are absent.
+func (s *Store) ShipmentsByTrackingNumbers(ctx context.Context, numbers []string) (map[string]ShipmentRef, error) {
+	out := make(map[string]ShipmentRef, len(numbers))
+	want := make([]string, 0, len(numbers))
+	for _, n := range numbers {
+		if n != "" {
+			want = append(want, n)
+		}
+	}
+	if len(want) == 0 {
+		return out, nil
+	}
+	db := s.db.WithContext(ctx)
+	var rows []shipmentRow
+	// Oldest first, so the most recently updated owner of a number wins.
+	if err := db.Where("tracking_number IN ?", want).Order("updated_at").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("find shipments by tracking numbers: %w", err)
+	}
+	for _, r := range rows {
+		out[r.TrackingNumber] = shipmentRef(r, r.Carrier)
+	}
+	var rest []string
+	for _, n := range want {
+		if _, ok := out[n]; !ok {
+			rest = append(rest, n)
+		}
+	}
+	if len(rest) == 0 {
+		return out, nil
+	}
+	var legs []legRow
+	if err := db.Where("tracking_number IN ?", rest).Order("sequence").Find(&legs).Error; err != nil {
+		return nil, fmt.Errorf("find legs by tracking numbers: %w", err)
+	}
+	if len(legs) == 0 {
+		return out, nil
+	}
+	cond := db.Where("1 = 0")
+	for _, l := range legs {
+		cond = cond.Or("merchant_id = ? AND order_id = ? AND number = ?", l.MerchantID, l.OrderID, l.ShipmentNumber)
+	}
+	var owners []shipmentRow
+	if err := db.Where(cond).Find(&owners).Error; err != nil {
+		return nil, fmt.Errorf("find shipments of legs by tracking numbers: %w", err)
+	}
+	type key struct {
+		merchant, order string
+		number          int
+	}
+	byKey := make(map[key]shipmentRow, len(owners))
+	for _, o := range owners {
+		byKey[key{o.MerchantID, o.OrderID, o.Number}] = o
+	}
+	for _, l := range legs { // by sequence: the latest leg wins
+		if o, ok := byKey[key{l.MerchantID, l.OrderID, l.ShipmentNumber}]; ok {
+			out[l.TrackingNumber] = shipmentRef(o, l.Carrier)
+		}
+	}
+	return out, nil
 }
 
 // MerchantShipmentByTrackingNumber returns the merchant's shipment that owns

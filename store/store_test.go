@@ -195,7 +195,8 @@ func TestMigrations(t *testing.T) {
 		require.NoError(t, s.MigrationStatus(t.Context(), &status))
 		lines := strings.Split(strings.TrimSpace(status.String()), "\n")
 		want := []string{"00001_init.sql", "00002_outbound_events.sql", "00003_tracking_recorded_by.sql",
-			"00004_webhook_endpoints.sql", "00005_order_intakes.sql", "00006_documents_manifests.sql"}
+			"00004_webhook_endpoints.sql", "00005_order_intakes.sql", "00006_documents_manifests.sql",
+			"00007_tracking_handoffs.sql"}
 		require.Len(t, lines, len(want), status.String())
 		for i, line := range lines {
 			fields := strings.Fields(line)
@@ -754,12 +755,12 @@ func TestMerchantScoping(t *testing.T) {
 			ref, err := s.ShipmentByTrackingNumber(ctx, "CONSOL-9")
 			require.NoError(t, err)
 			assert.Equal(t, store.ShipmentRef{MerchantID: "m_1", OrderID: "o_1", Number: 1,
-				WorkflowID: "shipment/m_1/o_1/1", Carrier: "sbx_consol", Status: logistics.StatusInTransit}, ref)
+				WorkflowID: "shipment/m_1/o_1/1", Carrier: "sbx_consol", Status: logistics.StatusInTransit, Origin: "CN", Destination: "GB"}, ref)
 
 			ref, err = s.ShipmentByTrackingNumber(ctx, "POST-9")
 			require.NoError(t, err)
 			assert.Equal(t, store.ShipmentRef{MerchantID: "m_1", OrderID: "o_1", Number: 1,
-				WorkflowID: "shipment/m_1/o_1/1", Carrier: "sbx_post", Status: logistics.StatusInTransit}, ref, "a leg's number names the leg's carrier")
+				WorkflowID: "shipment/m_1/o_1/1", Carrier: "sbx_post", Status: logistics.StatusInTransit, Origin: "CN", Destination: "GB"}, ref, "a leg's number names the leg's carrier")
 
 			_, err = s.ShipmentByTrackingNumber(ctx, "NOPE")
 			requireNotFound(t, err)

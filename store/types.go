@@ -56,6 +56,9 @@ type ShipmentRef struct {
 	WorkflowID string
 	Carrier    string
 	Status     logistics.Status
+	// Origin and Destination are the shipment's countries.
+	Origin      string
+	Destination string
 }
 
 // OrderView is an order as the merchant API shows it.

@@ -180,7 +180,7 @@ func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 	if err != nil {
 		return err
 	}
-	apiHandler, err := newAPIHandler(cfg, st, tc, cr, wr, logger, opts.API)
+	apiHandler, relay, err := newAPIHandler(cfg, st, tc, cr, wr, logger, opts.API)
 	if err != nil {
 		return err
 	}
@@ -196,6 +196,7 @@ func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 
 	g, gctx := group(ctx)
 	g.Go(func() error { return serve(gctx, "api", apiLn, apiHandler, cfg.ShutdownTimeout, logger) })
+	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return serve(gctx, "sandbox", sandboxLn, sbxHandler, cfg.ShutdownTimeout, logger) })
 	g.Go(func() error { return runWorker(gctx, cfg, tc, acts, logger) })
 	g.Go(func() error { return runSender(gctx, cfg, st, logger) })
@@ -311,30 +312,33 @@ func ensureDemoMerchant(ctx context.Context, st *store.Store) (string, error) {
 	return key, nil
 }
 
-// newAPIHandler wires the HTTP API with one Prometheus registry; adjust, if
-// not nil, changes the API's configuration before it is built.
+// newAPIHandler wires the HTTP API with one Prometheus registry, and the
+// relay that hands the tracking events it accepts to the shipment
+// workflows (run it beside the handler); adjust, if not nil, changes the
+// API's configuration before it is built.
 func newAPIHandler(cfg Config, st *store.Store, tc client.Client, cr *carriers.Registry, wr *warehouses.Registry, logger *slog.Logger,
-	adjust func(*api.Config)) (http.Handler, error) {
+	adjust func(*api.Config)) (http.Handler, *api.Relay, error) {
 	engine, err := newCustomsEngine(cfg, logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	relay := api.NewRelay(st, tc, api.RelayOptions{Logger: logger.With("component", "handoffs")})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	apiCfg := api.Config{
 		Store: st, Temporal: tc, Carriers: cr, Warehouses: wr,
 		OrderWebhookSecrets: cfg.OrderWebhookSecret, OpsToken: cfg.OpsToken, MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger: logger, Metrics: reg, Gatherer: reg, Quoter: carriers.Quoter{Registry: cr, Customs: engine},
-		WebhookEndpoints: st, WebhookURLs: webhookGuard(cfg),
+		WebhookEndpoints: st, WebhookURLs: webhookGuard(cfg), Handoffs: relay,
 	}
 	if adjust != nil {
 		adjust(&apiCfg)
 	}
 	srv, err := api.New(apiCfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return srv.Handler(), nil
+	return srv.Handler(), relay, nil
 }
 
 func printBanner(w io.Writer, info stackInfo) {

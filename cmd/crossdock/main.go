@@ -74,11 +74,14 @@ func newAPICommand() *cobra.Command {
 				return nil
 			}
 			return withServices(cmd, true, needSecret, func(ctx context.Context, s services) error {
-				h, err := newAPIHandler(s.cfg, s.store, s.temporal, s.carriers, s.warehouses, s.logger, nil)
+				h, relay, err := newAPIHandler(s.cfg, s.store, s.temporal, s.carriers, s.warehouses, s.logger, nil)
 				if err != nil {
 					return err
 				}
-				return serveHTTP(ctx, "api", s.cfg.HTTPAddr, h, s.cfg.ShutdownTimeout, s.logger)
+				g, gctx := group(ctx)
+				g.Go(func() error { return serveHTTP(gctx, "api", s.cfg.HTTPAddr, h, s.cfg.ShutdownTimeout, s.logger) })
+				g.Go(func() error { return relay.Run(gctx) })
+				return g.Wait()
 			})
 		},
 	}

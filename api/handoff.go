@@ -1,0 +1,218 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+)
+
+// HandoffStore is what the hand-off relay needs from the store;
+// *store.Store satisfies it.
+type HandoffStore interface {
+	// ClaimTrackingHandoffs leases due hand-offs, oldest first.
+	ClaimTrackingHandoffs(ctx context.Context, at time.Time, lease time.Duration, limit int) ([]store.TrackingHandoff, error)
+	// CompleteTrackingHandoffs deletes delivered hand-offs.
+	CompleteTrackingHandoffs(ctx context.Context, ids []int64) error
+	// RetryTrackingHandoffs postpones hand-offs to next.
+	RetryTrackingHandoffs(ctx context.Context, ids []int64, next time.Time, reason string) error
+	// ShipmentByTrackingNumber tells whether a shipment has finished.
+	ShipmentByTrackingNumber(ctx context.Context, trackingNumber string) (store.ShipmentRef, error)
+}
+
+// Signaller signals a running workflow; *client.Client satisfies it.
+type Signaller interface {
+	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg interface{}) error
+}
+
+// Relay defaults.
+const (
+	DefaultRelayPoll        = time.Second
+	DefaultRelayLease       = time.Minute
+	DefaultRelayBatch       = 500
+	DefaultRelayConcurrency = 8
+	// relayMaxBackoff caps the wait between attempts at one hand-off: a
+	// shipment workflow that is not running yet, or Temporal being down.
+	relayMaxBackoff = 5 * time.Minute
+	// relayMaxEvents caps the events of one signal (Temporal bounds a
+	// payload's size).
+	relayMaxEvents = 1000
+)
+
+// RelayOptions configures a Relay; zero values take the defaults.
+type RelayOptions struct {
+	// Poll is the pause between passes when nothing woke the relay
+	// (default 1s): it picks up what another process accepted or a failed
+	// attempt left for later.
+	Poll time.Duration
+	// Lease is how long a claimed hand-off is reserved for this relay
+	// before another may take it (default 1m).
+	Lease time.Duration
+	// Batch bounds the hand-offs claimed per pass (default 500) and
+	// Concurrency the signals in flight (default 8).
+	Batch       int
+	Concurrency int
+	Logger      *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Relay hands accepted tracking events to their shipment workflows. The
+// API acknowledges a carrier webhook or an ops import once its events and
+// their hand-off are committed (AcceptTracking), without waiting for
+// Temporal; the relay then signals each shipment's workflow with every
+// event waiting for it, in one signal, and deletes the hand-offs. A signal
+// that fails is retried with backoff, so nothing acknowledged is lost while
+// Temporal is away; hand-offs of a finished shipment are dropped (its
+// tracking can no longer change). Delivery is at least once: the workflow
+// stores events deduplicated and its status only moves forward.
+type Relay struct {
+	st   HandoffStore
+	tc   Signaller
+	opts RelayOptions
+	log  *slog.Logger
+	wake chan struct{}
+}
+
+// NewRelay returns a relay; start it with Run.
+func NewRelay(st HandoffStore, tc Signaller, opts RelayOptions) *Relay {
+	if opts.Poll <= 0 {
+		opts.Poll = DefaultRelayPoll
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultRelayLease
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = DefaultRelayBatch
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultRelayConcurrency
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Relay{st: st, tc: tc, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+}
+
+// Notify wakes the relay: something was just accepted. It never blocks.
+func (r *Relay) Notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run relays until ctx ends. A pass that fails (the database is away) is
+// logged and tried again after Poll.
+func (r *Relay) Run(ctx context.Context) error {
+	r.log.Info("tracking hand-off relay started")
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			r.log.Info("tracking hand-off relay stopped")
+			return nil
+		case <-r.wake:
+		case <-timer.C:
+		}
+		for {
+			n, err := r.RunOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				r.log.Warn("tracking hand-off pass failed; will try again", "error", err)
+			}
+			if err != nil || n < r.opts.Batch {
+				break
+			}
+		}
+		timer.Reset(r.opts.Poll)
+	}
+}
+
+// RunOnce claims the due hand-offs (at most Batch), signals each workflow
+// once with all of its events and settles every claimed hand-off. It
+// returns how many hand-offs it claimed.
+func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+	claimed, err := r.st.ClaimTrackingHandoffs(ctx, r.opts.Now(), r.opts.Lease, r.opts.Batch)
+	if err != nil || len(claimed) == 0 {
+		return 0, err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.opts.Concurrency)
+	for _, batch := range groupHandoffs(claimed) {
+		g.Go(func() error { return r.deliver(gctx, batch) })
+	}
+	return len(claimed), g.Wait()
+}
+
+// deliver signals one workflow with a batch of its hand-offs and settles
+// them: deleted once delivered (or moot), postponed otherwise.
+func (r *Relay) deliver(ctx context.Context, batch []store.TrackingHandoff) error {
+	first := batch[0]
+	update := logistics.TrackingUpdate{WebhookID: first.WebhookID}
+	ids := make([]int64, len(batch))
+	attempts := 0
+	for i, h := range batch {
+		update.Events = append(update.Events, h.Events...)
+		ids[i] = h.ID
+		attempts = max(attempts, h.Attempts)
+	}
+	log := r.log.With("workflow_id", first.WorkflowID, "tracking_number", first.TrackingNumber, "handoffs", len(batch))
+	err := r.tc.SignalWorkflow(ctx, first.WorkflowID, "", logistics.SignalTrackingEvent, update)
+	if isWorkflowNotFound(err) {
+		ref, lerr := r.st.ShipmentByTrackingNumber(ctx, first.TrackingNumber)
+		if lerr == nil && ref.Status.Terminal() {
+			// A late scan of a finished shipment: its timeline keeps it,
+			// its status can no longer change.
+			log.Info("tracking hand-off for a finished shipment dropped", "status", string(ref.Status))
+			return r.st.CompleteTrackingHandoffs(ctx, ids)
+		}
+	}
+	if err != nil {
+		next := r.opts.Now().Add(relayBackoff(attempts))
+		log.Warn("tracking hand-off not delivered; will retry", "attempts", attempts, "next_attempt_at", next, "error", err)
+		return r.st.RetryTrackingHandoffs(ctx, ids, next, err.Error())
+	}
+	return r.st.CompleteTrackingHandoffs(ctx, ids)
+}
+
+// relayBackoff is the wait after the attempts-th failed attempt: 1s
+// doubling to relayMaxBackoff.
+func relayBackoff(attempts int) time.Duration {
+	d := time.Second << min(max(attempts-1, 0), 16)
+	return min(d, relayMaxBackoff)
+}
+
+// groupHandoffs groups claimed hand-offs by workflow, keeping their order,
+// into batches of at most relayMaxEvents events (a hand-off larger than
+// that goes alone).
+func groupHandoffs(claimed []store.TrackingHandoff) [][]store.TrackingHandoff {
+	var order []string
+	byWorkflow := map[string][][]store.TrackingHandoff{}
+	counts := map[string]int{}
+	for _, h := range claimed {
+		batches, seen := byWorkflow[h.WorkflowID]
+		if !seen {
+			order = append(order, h.WorkflowID)
+		}
+		if len(batches) == 0 || counts[h.WorkflowID]+len(h.Events) > relayMaxEvents {
+			batches = append(batches, nil)
+			counts[h.WorkflowID] = 0
+		}
+		batches[len(batches)-1] = append(batches[len(batches)-1], h)
+		counts[h.WorkflowID] += len(h.Events)
+		byWorkflow[h.WorkflowID] = batches
+	}
+	var out [][]store.TrackingHandoff
+	for _, id := range order {
+		out = append(out, byWorkflow[id]...)
+	}
+	return out
+}

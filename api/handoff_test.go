@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/crossdock/crossdock/logistics"
+	"github.com/crossdock/crossdock/store"
+)
+
+// queueHandoffs accepts one submission per tracking number given, each
+// with n events, straight into the fake store.
+func queueHandoffs(t *testing.T, st *fakeStore, n int, numbers ...string) {
+	t.Helper()
+	for i, tn := range numbers {
+		ref := st.refs[tn]
+		var evs []logistics.TrackingEvent
+		for j := range n {
+			evs = append(evs, scan(tn, fmt.Sprintf("C%d", j), fixedNow.Add(time.Duration(j)*time.Minute)))
+		}
+		_, inserted, err := st.AcceptTracking(t.Context(), store.TrackingAcceptance{
+			Record:    store.WebhookRecord{Source: "carrier:sbx_express", ID: fmt.Sprintf("wh_%s_%d", tn, i), StatusCode: 202},
+			Shipments: []store.AcceptedShipment{{Ref: ref, TrackingNumber: tn, Events: evs}}})
+		require.NoError(t, err)
+		require.True(t, inserted)
+	}
+}
+
+func newRelayFakes() (*fakeStore, *fakeTemporal) {
+	st := newFakeStore()
+	st.refs["SBX1"] = store.ShipmentRef{MerchantID: "m_demo", OrderID: "TT-1", Number: 1, WorkflowID: "shipment/m_demo/TT-1/1",
+		Carrier: "sbx_express", Status: logistics.StatusInTransit}
+	st.refs["SBX2"] = store.ShipmentRef{MerchantID: "m_demo", OrderID: "TT-2", Number: 1, WorkflowID: "shipment/m_demo/TT-2/1",
+		Carrier: "sbx_express", Status: logistics.StatusInTransit}
+	return st, &fakeTemporal{}
+}
+
+func TestRelay(t *testing.T) {
+	quiet := slog.New(slog.DiscardHandler)
+	t.Run("one signal per workflow carries every waiting event, oldest hand-off first", func(t *testing.T) {
+		st, tc := newRelayFakes()
+		queueHandoffs(t, st, 2, "SBX1", "SBX2", "SBX1")
+		r := NewRelay(st, tc, RelayOptions{Concurrency: 1, Logger: quiet})
+		n, err := r.RunOnce(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, 3, n)
+		calls := tc.recorded()
+		require.Len(t, calls, 2)
+		assert.Equal(t, "shipment/m_demo/TT-1/1", calls[0].WorkflowID)
+		assert.Equal(t, logistics.SignalTrackingEvent, calls[0].Signal)
+		assert.Len(t, calls[0].Arg.(logistics.TrackingUpdate).Events, 4)
+		assert.Equal(t, "wh_SBX1_0", calls[0].Arg.(logistics.TrackingUpdate).WebhookID)
+		assert.Len(t, calls[1].Arg.(logistics.TrackingUpdate).Events, 2)
+		assert.Zero(t, st.pendingHandoffs())
+	})
+	t.Run("a signal carries at most relayMaxEvents events", func(t *testing.T) {
+		st, tc := newRelayFakes()
+		queueHandoffs(t, st, relayMaxEvents/2+1, "SBX1", "SBX1", "SBX1")
+		r := NewRelay(st, tc, RelayOptions{Concurrency: 1, Logger: quiet})
+		_, err := r.RunOnce(t.Context())
+		require.NoError(t, err)
+		calls := tc.recorded()
+		require.Len(t, calls, 3)
+		for _, c := range calls {
+			assert.LessOrEqual(t, len(c.Arg.(logistics.TrackingUpdate).Events), relayMaxEvents)
+		}
+	})
+	t.Run("a finished shipment's hand-off is dropped, a not-yet-running one kept", func(t *testing.T) {
+		st, tc := newRelayFakes()
+		queueHandoffs(t, st, 1, "SBX1", "SBX2")
+		ref := st.refs["SBX1"]
+		ref.Status = logistics.StatusDelivered
+		st.refs["SBX1"] = ref
+		tc.setErr(serviceerror.NewNotFound("workflow not found"))
+		now := fixedNow
+		r := NewRelay(st, tc, RelayOptions{Logger: quiet, Now: func() time.Time { return now }})
+		_, err := r.RunOnce(t.Context())
+		require.NoError(t, err)
+		assert.Equal(t, 1, st.pendingHandoffs(), "SBX2's workflow may still start")
+
+		// Backoff doubles per attempt and is capped.
+		for attempt := 1; attempt <= 3; attempt++ {
+			n, err := r.RunOnce(t.Context())
+			require.NoError(t, err)
+			assert.Zero(t, n, "not due yet after attempt %d", attempt)
+			now = now.Add(relayBackoff(attempt))
+			n, err = r.RunOnce(t.Context())
+			require.NoError(t, err)
+			assert.Equal(t, 1, n)
+		}
+		assert.Equal(t, 1, st.pendingHandoffs())
+		tc.setErr(nil)
+		now = now.Add(relayMaxBackoff)
+		_, err = r.RunOnce(t.Context())
+		require.NoError(t, err)
+		assert.Zero(t, st.pendingHandoffs())
+		require.Len(t, tc.recorded(), 1)
+		assert.Equal(t, "shipment/m_demo/TT-2/1", tc.recorded()[0].WorkflowID)
+	})
+	t.Run("backoff", func(t *testing.T) {
+		assert.Equal(t, time.Second, relayBackoff(1))
+		assert.Equal(t, 4*time.Second, relayBackoff(3))
+		assert.Equal(t, relayMaxBackoff, relayBackoff(40))
+	})
+	t.Run("Run delivers when woken and stops with its context", func(t *testing.T) {
+		st, tc := newRelayFakes()
+		r := NewRelay(st, tc, RelayOptions{Poll: time.Hour, Logger: quiet})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		queueHandoffs(t, st, 1, "SBX1")
+		r.Notify()
+		r.Notify() // never blocks
+		require.Eventually(t, func() bool { return len(tc.recorded()) == 1 }, 5*time.Second, 5*time.Millisecond)
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(5 * time.Second):
+			t.Fatal("Run did not stop with its context")
+		}
+	})
+	t.Run("a pass that cannot reach the database is retried", func(t *testing.T) {
+		st, tc := newRelayFakes()
+		queueHandoffs(t, st, 1, "SBX1")
+		st.err = errDatabaseDown
+		r := NewRelay(st, tc, RelayOptions{Logger: quiet})
+		_, err := r.RunOnce(t.Context())
+		require.ErrorIs(t, err, errDatabaseDown)
+		st.mu.Lock()
+		st.err = nil
+		st.mu.Unlock()
+		_, err = r.RunOnce(t.Context())
+		require.NoError(t, err)
+		assert.Len(t, tc.recorded(), 1)
+	})
+}
