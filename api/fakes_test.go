@@ -285,17 +285,18 @@ func (f *fakeStore) GetOrder(_ context.Context, merchantID, orderID string) (sto
 	return v, nil
 }
 
-func (f *fakeStore) OrderTracking(_ context.Context, merchantID, orderID string) ([]logistics.TrackingEvent, error) {
+func (f *fakeStore) OrderTrackingView(_ context.Context, merchantID, orderID string) (store.OrderTrackingView, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
 	f.checkText(merchantID, orderID)
 	if err != nil {
-		return nil, err
+		return store.OrderTrackingView{}, err
 	}
-	if _, ok := f.orders[merchantID+"/"+orderID]; !ok {
-		return nil, logistics.ErrNotFound
+	v, ok := f.orders[merchantID+"/"+orderID]
+	if !ok {
+		return store.OrderTrackingView{}, logistics.ErrNotFound
 	}
-	return f.events[merchantID+"/"+orderID], nil
+	return trackingView(v, f.events[merchantID+"/"+orderID]), nil
 }
 
 func (f *fakeStore) ShipmentByTrackingNumber(_ context.Context, tn string) (store.ShipmentRef, error) {

@@ -61,8 +61,9 @@ type Store interface {
 	ReleaseOrderIntake(ctx context.Context, merchantID, orderID, claim string) error
 	// GetOrder returns a merchant's order.
 	GetOrder(ctx context.Context, merchantID, orderID string) (store.OrderView, error)
-	// OrderTracking returns the tracking events of a merchant's order.
-	OrderTracking(ctx context.Context, merchantID, orderID string) ([]logistics.TrackingEvent, error)
+	// OrderTrackingView returns a merchant's order's stage, its shipments'
+	// status and phase, and its tracking events oldest first.
+	OrderTrackingView(ctx context.Context, merchantID, orderID string) (store.OrderTrackingView, error)
 	// ShipmentByTrackingNumber locates the workflow owning a tracking number.
 	ShipmentByTrackingNumber(ctx context.Context, trackingNumber string) (store.ShipmentRef, error)
 	// MerchantShipmentByTrackingNumber returns a merchant's shipment by one of
