@@ -42,19 +42,21 @@ var (
 // fakeStore is an in-memory Store. calls counts every method call so tests
 // can assert that a rejected request touched nothing.
 type fakeStore struct {
-	mu        sync.Mutex
-	calls     int
-	merchants map[string]logistics.Merchant
-	keys      map[string]string // key hash -> merchant id
-	webhooks  map[string]store.WebhookRecord
-	orders    map[string]store.OrderView
-	events    map[string][]logistics.TrackingEvent
-	refs      map[string]store.ShipmentRef
-	shipments []logistics.Shipment
-	stuck     []store.OrderView
-	documents []store.Document
-	public    map[string]store.PublicTrackingView // by tracking number
-	intakes   map[string]fakeIntake               // merchant/order -> claim
+	mu    sync.Mutex
+	calls int
+	// keyLookups counts MerchantByKeyHash calls (the key cache's misses).
+	keyLookups int
+	merchants  map[string]logistics.Merchant
+	keys       map[string]string // key hash -> merchant id
+	webhooks   map[string]store.WebhookRecord
+	orders     map[string]store.OrderView
+	events     map[string][]logistics.TrackingEvent
+	refs       map[string]store.ShipmentRef
+	shipments  []logistics.Shipment
+	stuck      []store.OrderView
+	documents  []store.Document
+	public     map[string]store.PublicTrackingView // by tracking number
+	intakes    map[string]fakeIntake               // merchant/order -> claim
 
 	// writes logs every change the API made, so a test can assert that a
 	// refused request changed nothing.
@@ -119,6 +121,25 @@ func (f *fakeStore) addMerchant(id, key string) {
 	}
 }
 
+func (f *fakeStore) keyLookupCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.keyLookups
+}
+
+// dropKey forgets an API key, as `crossdock merchant rotate-key` does.
+func (f *fakeStore) dropKey(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.keys, store.HashAPIKey(key))
+}
+
+func (f *fakeStore) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
 func (f *fakeStore) callCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -164,6 +185,7 @@ func (f *fakeStore) GetMerchant(_ context.Context, id string) (logistics.Merchan
 func (f *fakeStore) MerchantByKeyHash(_ context.Context, hash string) (logistics.Merchant, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	f.keyLookups++
 	if err != nil {
 		return logistics.Merchant{}, err
 	}

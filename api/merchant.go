@@ -47,7 +47,10 @@ func (s *Server) unauthorized(c *gin.Context, message string) {
 }
 
 // merchantAuth resolves the API key to its merchant. The merchant id used
-// by every merchant route comes from the key, never from the request.
+// by every merchant route comes from the key, never from the request. The
+// key is hashed on every request; the hash's merchant (or its absence) is
+// then taken from the key cache when it is fresh there, so a rotated key
+// keeps working for up to Config.KeyCacheTTL (see keyCache).
 func (s *Server) merchantAuth(c *gin.Context) {
 	key, ok := bearerToken(c)
 	if !ok {
@@ -55,13 +58,24 @@ func (s *Server) merchantAuth(c *gin.Context) {
 		return
 	}
 	hash := store.HashAPIKey(key)
-	m, err := s.cfg.Store.MerchantByKeyHash(c.Request.Context(), hash)
-	if logistics.ErrorCode(err) == logistics.CodeNotFound {
-		s.unauthorized(c, "the API key is not valid")
-		return
+	m, answer := s.keys.lookup(hash)
+	if answer == keyNotCached {
+		var err error
+		m, err = s.cfg.Store.MerchantByKeyHash(c.Request.Context(), hash)
+		switch {
+		case logistics.ErrorCode(err) == logistics.CodeNotFound:
+			s.keys.rememberUnknown(hash)
+			answer = keyInvalid
+		case err != nil:
+			s.fail(c, unavailable("the database", err))
+			return
+		default:
+			s.keys.remember(hash, m)
+			answer = keyValid
+		}
 	}
-	if err != nil {
-		s.fail(c, unavailable("the database", err))
+	if answer == keyInvalid {
+		s.unauthorized(c, "the API key is not valid")
 		return
 	}
 	c.Set(merchantKey, m)

@@ -311,6 +311,15 @@ func ensureDemoMerchant(ctx context.Context, st *store.Store) (string, error) {
 	return key, nil
 }
 
+// keyCacheTTL maps CROSSDOCK_API_KEY_CACHE_TTL, where 0 means no cache,
+// to api.Config.KeyCacheTTL, where 0 means the default and negative none.
+func keyCacheTTL(ttl time.Duration) time.Duration {
+	if ttl == 0 {
+		return -1
+	}
+	return ttl
+}
+
 // newAPIHandler wires the HTTP API with one Prometheus registry; adjust, if
 // not nil, changes the API's configuration before it is built.
 func newAPIHandler(cfg Config, st *store.Store, tc client.Client, cr *carriers.Registry, wr *warehouses.Registry, logger *slog.Logger,
@@ -325,7 +334,7 @@ func newAPIHandler(cfg Config, st *store.Store, tc client.Client, cr *carriers.R
 		Store: st, Temporal: tc, Carriers: cr, Warehouses: wr,
 		OrderWebhookSecrets: cfg.OrderWebhookSecret, OpsToken: cfg.OpsToken, MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger: logger, Metrics: reg, Gatherer: reg, Quoter: carriers.Quoter{Registry: cr, Customs: engine},
-		WebhookEndpoints: st, WebhookURLs: webhookGuard(cfg),
+		WebhookEndpoints: st, WebhookURLs: webhookGuard(cfg), KeyCacheTTL: keyCacheTTL(cfg.APIKeyCacheTTL),
 	}
 	if adjust != nil {
 		adjust(&apiCfg)
