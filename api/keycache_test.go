@@ -23,7 +23,7 @@ func withKeyCacheTTL(ttl time.Duration) func(*Config) {
 // a key rotated away keeps working until its entry expires (the documented
 // revocation delay) and not a moment after.
 func TestKeyCacheSparesTheStoreUntilTheTTL(t *testing.T) {
-	const ttl = 200 * time.Millisecond
+	const ttl = time.Second // long enough for a loaded machine to send five requests within it
 	h := newHarness(t, withKeyCacheTTL(ttl))
 	seedOrders(h)
 	get := func() int {
@@ -48,7 +48,7 @@ func TestKeyCacheSparesTheStoreUntilTheTTL(t *testing.T) {
 // looping on a dead key does not query per request), then asked again; a
 // key created meanwhile is found once that short entry expires.
 func TestKeyCacheUnknownKeys(t *testing.T) {
-	const ttl = 150 * time.Millisecond // unknown keys: min(ttl, 1s)
+	const ttl = 500 * time.Millisecond // unknown keys: min(ttl, 1s)
 	h := newHarness(t, withKeyCacheTTL(ttl))
 	seedOrders(h)
 	const late = "cdk_created_later"
