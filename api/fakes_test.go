@@ -42,21 +42,19 @@ var (
 // fakeStore is an in-memory Store. calls counts every method call so tests
 // can assert that a rejected request touched nothing.
 type fakeStore struct {
-	mu    sync.Mutex
-	calls int
-	// keyLookups counts MerchantByKeyHash calls (the key cache's misses).
-	keyLookups int
-	merchants  map[string]logistics.Merchant
-	keys       map[string]string // key hash -> merchant id
-	webhooks   map[string]store.WebhookRecord
-	orders     map[string]store.OrderView
-	events     map[string][]logistics.TrackingEvent
-	refs       map[string]store.ShipmentRef
-	shipments  []logistics.Shipment
-	stuck      []store.OrderView
-	documents  []store.Document
-	public     map[string]store.PublicTrackingView // by tracking number
-	intakes    map[string]fakeIntake               // merchant/order -> claim
+	mu        sync.Mutex
+	calls     int
+	merchants map[string]logistics.Merchant
+	keys      map[string]string // key hash -> merchant id
+	webhooks  map[string]store.WebhookRecord
+	orders    map[string]store.OrderView
+	events    map[string][]logistics.TrackingEvent
+	refs      map[string]store.ShipmentRef
+	shipments []logistics.Shipment
+	stuck     []store.OrderView
+	documents []store.Document
+	public    map[string]store.PublicTrackingView // by tracking number
+	intakes   map[string]fakeIntake               // merchant/order -> claim
 
 	// writes logs every change the API made, so a test can assert that a
 	// refused request changed nothing.
@@ -74,6 +72,9 @@ type fakeStore struct {
 	recordErr error
 	listErr   error // ListShipments and ListStuckOrders only
 	pingErr   error
+
+	// keyLookups counts MerchantByKeyHash calls (the key cache's misses).
+	keyLookups int
 	// hideFromFind makes FindWebhook miss, as when a concurrent delivery
 	// records between our lookup and our insert.
 	hideFromFind bool
