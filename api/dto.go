@@ -192,7 +192,7 @@ type trackingEventDTO struct {
 	Source           logistics.EventSource      `json:"source"`
 }
 
-func toTrackingEvent(e logistics.TrackingEvent) trackingEventDTO {
+func toTrackingEvent(e *logistics.TrackingEvent) trackingEventDTO {
 	return trackingEventDTO{
 		Status: e.Status, Phase: e.Phase, Substatus: e.Substatus, Reason: e.Reason,
 		ResponsibleParty: e.ResponsibleParty, ActionRequired: e.ActionRequired, OccurredAt: e.OccurredAt.UTC(),
@@ -209,23 +209,35 @@ type orderTrackingDTO struct {
 	Events []trackingEventDTO `json:"events"`
 }
 
-func toOrderTracking(v store.OrderView, events []logistics.TrackingEvent) orderTrackingDTO {
-	out := orderTrackingDTO{Status: logistics.StatusPending, Phase: logistics.PhaseOrigin, Events: make([]trackingEventDTO, 0, len(events))}
-	out.Status, out.Phase = orderStatus(v)
-	sorted := slices.Clone(events)
-	slices.SortStableFunc(sorted, func(a, b logistics.TrackingEvent) int { return a.OccurredAt.Compare(b.OccurredAt) })
+// toOrderTracking builds the answer of GET /v1/orders/{order_id}/tracking.
+// The store hands the events oldest first; they are sorted here only if a
+// Store did not, so the usual case copies nothing.
+func toOrderTracking(v store.OrderTrackingView) orderTrackingDTO {
+	out := orderTrackingDTO{Events: make([]trackingEventDTO, 0, len(v.Events))}
+	out.Status, out.Phase = orderStatus(v.Stage, v.Shipments)
+	events := v.Events
+	byTime := func(a, b logistics.TrackingEvent) int { return a.OccurredAt.Compare(b.OccurredAt) }
+	if !slices.IsSortedFunc(events, byTime) {
+		events = slices.Clone(events)
+		slices.SortStableFunc(events, byTime)
+	}
 	// An unmapped carrier code keeps the previous status (contract.md), so
-	// the timeline never shows an empty status.
-	previous := map[string]logistics.Status{}
-	for _, e := range sorted {
-		if !e.Status.Valid() {
-			e.Status = previous[e.TrackingNumber]
-			if e.Status == "" {
-				e.Status = logistics.StatusPending
+	// the timeline never shows an empty status. Most orders have one
+	// tracking number: the map is only made for an unmapped event.
+	var previous map[string]logistics.Status
+	for i := range events {
+		dto := toTrackingEvent(&events[i])
+		if !dto.Status.Valid() {
+			dto.Status = previous[dto.TrackingNumber]
+			if dto.Status == "" {
+				dto.Status = logistics.StatusPending
 			}
 		}
-		previous[e.TrackingNumber] = e.Status
-		out.Events = append(out.Events, toTrackingEvent(e))
+		if previous == nil {
+			previous = make(map[string]logistics.Status, 1)
+		}
+		previous[dto.TrackingNumber] = dto.Status
+		out.Events = append(out.Events, dto)
 	}
 	return out
 }
@@ -237,11 +249,11 @@ func toOrderTracking(v store.OrderView, events []logistics.TrackingEvent) orderT
 // there: a reader never sees it move back when they do. (Taking the most
 // recently updated shipment's status instead flips between parcels; the
 // test that found it is TestOrderStatusNeverGoesBackwards.)
-func orderStatus(v store.OrderView) (logistics.Status, logistics.Phase) {
+func orderStatus(stage logistics.Stage, shipments []store.ShipmentStanding) (logistics.Status, logistics.Phase) {
 	status, phase := logistics.StatusPending, logistics.PhaseOrigin
-	var least *logistics.Shipment
-	for i := range v.Shipments {
-		sh := &v.Shipments[i]
+	var least *store.ShipmentStanding
+	for i := range shipments {
+		sh := &shipments[i]
 		if least == nil || sh.Status.Before(least.Status) || (!least.Status.Before(sh.Status) && sh.Number < least.Number) {
 			least = sh
 		}
@@ -250,7 +262,7 @@ func orderStatus(v store.OrderView) (logistics.Status, logistics.Phase) {
 		status, phase = least.Status, least.Phase
 	}
 	booking := slices.Index(logistics.Stages, logistics.StageBooking)
-	if i := slices.Index(logistics.Stages, v.Stage); i >= 0 && i <= booking && logistics.StatusInfoReceived.Before(status) {
+	if i := slices.Index(logistics.Stages, stage); i >= 0 && i <= booking && logistics.StatusInfoReceived.Before(status) {
 		status, phase = logistics.StatusInfoReceived, logistics.PhaseOrigin
 	}
 	return status, phase

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -144,4 +146,24 @@ func addProblem(err error, message string, p logistics.FieldProblem) error {
 	merged := *le
 	merged.Details = append(slices.Clip(le.Details), p)
 	return &merged
+}
+
+// writeJSON answers v as JSON with status, the same bytes as gin's c.JSON
+// plus a trailing newline. json.Encoder builds the body in a pooled buffer
+// and writes it once, where c.JSON marshals into a new slice per response
+// (a large one for a long timeline). A value that cannot be encoded writes
+// nothing and answers the contract's 500; a client gone mid-write is
+// recorded on the context, as gin does.
+func (s *Server) writeJSON(c *gin.Context, status int, v any) {
+	c.Header("Content-Type", "application/json; charset=utf-8")
+	c.Status(status)
+	err := json.NewEncoder(c.Writer).Encode(v)
+	switch {
+	case err == nil:
+	case !c.Writer.Written():
+		s.fail(c, fmt.Errorf("encode response: %w", err))
+	default:
+		_ = c.Error(err)
+		c.Abort()
+	}
 }

@@ -75,6 +75,9 @@ type fakeStore struct {
 	recordErr error
 	listErr   error // ListShipments and ListStuckOrders only
 	pingErr   error
+
+	// keyLookups counts MerchantByKeyHash calls (the key cache's misses).
+	keyLookups int
 	// hideFromFind makes FindWebhook miss, as when a concurrent delivery
 	// records between our lookup and our insert.
 	hideFromFind bool
@@ -122,6 +125,25 @@ func (f *fakeStore) addMerchant(id, key string) {
 	}
 }
 
+func (f *fakeStore) keyLookupCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.keyLookups
+}
+
+// dropKey forgets an API key, as `crossdock merchant rotate-key` does.
+func (f *fakeStore) dropKey(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.keys, store.HashAPIKey(key))
+}
+
+func (f *fakeStore) setErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
 func (f *fakeStore) callCount() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -167,6 +189,7 @@ func (f *fakeStore) GetMerchant(_ context.Context, id string) (logistics.Merchan
 func (f *fakeStore) MerchantByKeyHash(_ context.Context, hash string) (logistics.Merchant, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	f.keyLookups++
 	if err != nil {
 		return logistics.Merchant{}, err
 	}
@@ -288,17 +311,18 @@ func (f *fakeStore) GetOrder(_ context.Context, merchantID, orderID string) (sto
 	return v, nil
 }
 
-func (f *fakeStore) OrderTracking(_ context.Context, merchantID, orderID string) ([]logistics.TrackingEvent, error) {
+func (f *fakeStore) OrderTrackingView(_ context.Context, merchantID, orderID string) (store.OrderTrackingView, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
 	f.checkText(merchantID, orderID)
 	if err != nil {
-		return nil, err
+		return store.OrderTrackingView{}, err
 	}
-	if _, ok := f.orders[merchantID+"/"+orderID]; !ok {
-		return nil, logistics.ErrNotFound
+	v, ok := f.orders[merchantID+"/"+orderID]
+	if !ok {
+		return store.OrderTrackingView{}, logistics.ErrNotFound
 	}
-	return f.events[merchantID+"/"+orderID], nil
+	return trackingView(v, f.events[merchantID+"/"+orderID]), nil
 }
 
 func (f *fakeStore) ShipmentByTrackingNumber(_ context.Context, tn string) (store.ShipmentRef, error) {

@@ -78,8 +78,8 @@ func (s keyOnlyStore) ReleaseOrderIntake(context.Context, string, string, string
 func (s keyOnlyStore) GetOrder(context.Context, string, string) (store.OrderView, error) {
 	return store.OrderView{}, s.refuse("GetOrder")
 }
-func (s keyOnlyStore) OrderTracking(context.Context, string, string) ([]logistics.TrackingEvent, error) {
-	return nil, s.refuse("OrderTracking")
+func (s keyOnlyStore) OrderTrackingView(context.Context, string, string) (store.OrderTrackingView, error) {
+	return store.OrderTrackingView{}, s.refuse("OrderTrackingView")
 }
 func (s keyOnlyStore) ShipmentByTrackingNumber(context.Context, string) (store.ShipmentRef, error) {
 	return store.ShipmentRef{}, s.refuse("ShipmentByTrackingNumber")

@@ -295,7 +295,7 @@ func checkMonotonicReads(t *testing.T, st *store.Store, shipments int) {
 			p := journeys[i][v-1]
 			view.Shipments = append(view.Shipments, record(i, p).Shipment)
 		}
-		dto := toOrderTracking(view, nil)
+		dto := toOrderTracking(trackingView(view, nil))
 		return monoAnswer{status: dto.Status, phase: dto.Phase}
 	}
 	model := porcupine.Model{
@@ -387,7 +387,7 @@ func TestOrderStatusAcrossParcels(t *testing.T) {
 	}
 	previous := logistics.StatusPending
 	for _, s := range steps {
-		got := toOrderTracking(s.view, nil)
+		got := toOrderTracking(trackingView(s.view, nil))
 		assert.Equal(t, s.status, got.Status, s.name)
 		assert.Equal(t, s.phase, got.Phase, s.name)
 		assert.True(t, reachable(previous, got.Status), "%s: %s after %s", s.name, got.Status, previous)

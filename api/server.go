@@ -61,8 +61,9 @@ type Store interface {
 	ReleaseOrderIntake(ctx context.Context, merchantID, orderID, claim string) error
 	// GetOrder returns a merchant's order.
 	GetOrder(ctx context.Context, merchantID, orderID string) (store.OrderView, error)
-	// OrderTracking returns the tracking events of a merchant's order.
-	OrderTracking(ctx context.Context, merchantID, orderID string) ([]logistics.TrackingEvent, error)
+	// OrderTrackingView returns a merchant's order's stage, its shipments'
+	// status and phase, and its tracking events oldest first.
+	OrderTrackingView(ctx context.Context, merchantID, orderID string) (store.OrderTrackingView, error)
 	// AcceptTracking records a tracking submission's answer, its events and
 	// their hand-offs to the shipment workflows in one transaction, unless
 	// the submission is already recorded; it returns the first answer.
@@ -120,6 +121,14 @@ type Config struct {
 	// the proxy's address: raise these there.
 	TrackRateLimit rate.Limit
 	TrackRateBurst int
+	// KeyCacheTTL is how long an API key's merchant, once looked up, is
+	// trusted without asking the store again (default 10s; negative: no
+	// cache). It is the longest a key rotated by `crossdock merchant
+	// rotate-key` keeps working in a running API. An unknown key is
+	// remembered for at most a second. KeyCacheSize bounds the keys
+	// remembered (default 10,000).
+	KeyCacheTTL  time.Duration
+	KeyCacheSize int
 	// ReadyTimeout bounds each dependency check of GET /readyz (default 2s).
 	ReadyTimeout time.Duration
 	// Quoter answers POST /v1/landed-cost (nil: the route answers 503
@@ -145,6 +154,8 @@ type Server struct {
 	orderHooks []*standardwebhooks.Webhook
 	metrics    *httpMetrics
 	metricsH   http.Handler
+
+	keys *keyCache
 
 	limitersMu sync.Mutex
 	limiters   map[string]*rate.Limiter
@@ -245,6 +256,7 @@ func New(cfg Config) (*Server, error) {
 		metrics:    metrics,
 		metricsH:   promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
 		limiters:   map[string]*rate.Limiter{},
+		keys:       newKeyCache(cfg.KeyCacheTTL, cfg.KeyCacheSize),
 		track:      track,
 	}
 	s.engine = s.routes()

@@ -337,3 +337,48 @@ func TestTenantIsolation(t *testing.T) {
 		})
 	})
 }
+
+// TestOrderTrackingWithTheRealStore reads an order's tracking through the
+// store's two-query view on both dialects: status from the least advanced
+// shipment, events oldest first with nothing internal, and, with both keys
+// warm in the key cache, another merchant's order byte for byte a missing one.
+func TestOrderTrackingWithTheRealStore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		seedMerchantStore(t, st)
+		h := storeHarness(t, st)
+		ctx := t.Context()
+		const orderID = "TT-m_demo-A"
+		second := demoShipment("m_demo", orderID, 2, "m_demo-SBX2", logistics.StatusPickedUp, logistics.PhaseOrigin, fixedNow)
+		_, err := st.SaveShipment(ctx, store.ShipmentRecord{Shipment: second, WorkflowID: logistics.ShipmentWorkflowID("m_demo", orderID, 2), Version: 1})
+		require.NoError(t, err)
+		var events []logistics.TrackingEvent
+		for i := range 50 {
+			events = append(events, logistics.TrackingEvent{Status: logistics.StatusInTransit, Phase: logistics.PhaseLineHaul,
+				OccurredAt: fixedNow.Add(time.Duration(50-i) * time.Minute), Location: logistics.Location{City: "Shenzhen", Country: "CN"},
+				Carrier: "sbx_express", TrackingNumber: "m_demo-SBXA", RawCode: fmt.Sprintf("E%02d", 50-i),
+				Source: logistics.SourceManual, RecordedBy: "ops@example.com", ResponsibleParty: logistics.PartyCarrier})
+		}
+		_, err = st.AddTrackingEvents(ctx, "m_demo", orderID, 1, events)
+		require.NoError(t, err)
+
+		for range 2 { // the second is served with the key from the cache
+			rec := h.do(http.MethodGet, "/v1/orders/"+orderID+"/tracking", nil, bearer(merchantKeyDemo))
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+			assert.NotContains(t, rec.Body.String(), "recorded_by")
+			var got orderTrackingDTO
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+			assert.Equal(t, logistics.StatusPickedUp, got.Status, "the least advanced shipment")
+			assert.Equal(t, logistics.PhaseOrigin, got.Phase)
+			require.Len(t, got.Events, 50)
+			assert.Equal(t, "E01", got.Events[0].RawCode)
+			assert.Equal(t, "E50", got.Events[49].RawCode)
+		}
+
+		require.Equal(t, http.StatusOK, h.do(http.MethodGet, "/v1/orders/TT-m_other-A/tracking", nil, bearer(merchantKeyOther)).Code)
+		theirs := h.do(http.MethodGet, "/v1/orders/"+orderID+"/tracking", nil, bearer(merchantKeyOther))
+		missing := h.do(http.MethodGet, "/v1/orders/TT-nobody/tracking", nil, bearer(merchantKeyOther))
+		require.Equal(t, http.StatusNotFound, theirs.Code, theirs.Body.String())
+		assert.Equal(t, missing.Body.String(), theirs.Body.String())
+	})
+}

@@ -59,26 +59,84 @@ func (s *Store) GetOrder(ctx context.Context, merchantID, orderID string) (Order
 // another merchant, answers logistics.ErrNotFound; an order without events
 // an empty slice.
 func (s *Store) OrderTracking(ctx context.Context, merchantID, orderID string) ([]logistics.TrackingEvent, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&orderRow{}).
-		Where("merchant_id = ? AND order_id = ?", merchantID, orderID).Count(&n).Error
+	v, err := s.OrderTrackingView(ctx, merchantID, orderID)
+	return v.Events, err
+}
+
+// orderTrackingSQL answers an order's tracking in one round trip: three
+// parts, told apart by part and each read on an index (the primary keys of
+// orders and shipments, tracking_events_order_idx), in one row shape: the
+// order (part 0: its stage in status), its shipments by number (part 1:
+// number, status, phase) and its events oldest first (part 2). Columns a
+// part has no use for are constants. No part-0 row means no such order of
+// this merchant; the other parts are scoped by merchant too, so another
+// merchant's order reveals nothing.
+const orderTrackingSQL = `
+SELECT 0 AS part, 0 AS number, stage AS status, '' AS phase, '' AS substatus, '' AS reason, '' AS responsible_party,
+       false AS action_required, created_at AS occurred_at, '' AS location_city, '' AS location_country,
+       '' AS carrier, '' AS tracking_number, '' AS raw_code, '' AS raw_description, '' AS source, '' AS recorded_by,
+       0 AS id
+  FROM orders WHERE merchant_id = ? AND order_id = ?
+UNION ALL
+SELECT 1, number, status, phase, '', '', '', false, updated_at, '', '', '', '', '', '', '', '', 0
+  FROM shipments WHERE merchant_id = ? AND order_id = ?
+UNION ALL
+SELECT 2, 0, status, phase, substatus, reason, responsible_party, action_required, occurred_at, location_city,
+       location_country, carrier, tracking_number, raw_code, raw_description, source, recorded_by, id
+  FROM tracking_events WHERE merchant_id = ? AND order_id = ?
+ORDER BY part, number, occurred_at, id`
+
+// OrderTrackingView returns what GET /v1/orders/{id}/tracking shows of a
+// merchant's order: its stage, each shipment's status and phase (by number)
+// and every tracking event, oldest first (by occurred_at, then arrival). It
+// makes one query and loads nothing else of the order. A missing order, or
+// one of another merchant, answers logistics.ErrNotFound; an order without
+// events has an empty, non-nil Events.
+func (s *Store) OrderTrackingView(ctx context.Context, merchantID, orderID string) (OrderTrackingView, error) {
+	rows, err := s.reads.WithContext(ctx).
+		Raw(orderTrackingSQL, merchantID, orderID, merchantID, orderID, merchantID, orderID).Rows()
 	if err != nil {
-		return nil, fmt.Errorf("get order %s/%s: %w", merchantID, orderID, err)
+		return OrderTrackingView{}, fmt.Errorf("get tracking of order %s/%s: %w", merchantID, orderID, err)
 	}
-	if n == 0 {
-		return nil, logistics.ErrNotFound
+	defer rows.Close()
+	var (
+		v     OrderTrackingView
+		found bool
+		// Scanned column by column into plain values: no row struct and
+		// no reflection per row.
+		part, number, id             int64
+		status, phase, party, source string
+		e                            logistics.TrackingEvent
+	)
+	// A parcel has a few dozen scans; start there rather than grow from one.
+	v.Events = make([]logistics.TrackingEvent, 0, 32)
+	for rows.Next() {
+		e = logistics.TrackingEvent{}
+		if err := rows.Scan(&part, &number, &status, &phase, &e.Substatus, &e.Reason, &party, &e.ActionRequired,
+			&e.OccurredAt, &e.Location.City, &e.Location.Country, &e.Carrier, &e.TrackingNumber, &e.RawCode,
+			&e.RawDescription, &source, &e.RecordedBy, &id); err != nil {
+			return OrderTrackingView{}, fmt.Errorf("get tracking of order %s/%s: %w", merchantID, orderID, err)
+		}
+		switch part {
+		case 0:
+			found, v.Stage = true, logistics.Stage(status)
+		case 1:
+			v.Shipments = append(v.Shipments, ShipmentStanding{Number: int(number),
+				Status: logistics.Status(status), Phase: logistics.Phase(phase)})
+		default:
+			e.Status, e.Phase = logistics.Status(status), logistics.Phase(phase)
+			e.ResponsibleParty, e.Source = logistics.ResponsibleParty(party), logistics.EventSource(source)
+			e.OccurredAt = e.OccurredAt.UTC()
+			v.Events = append(v.Events, e)
+		}
 	}
-	var rows []trackingEventRow
-	err = s.db.WithContext(ctx).Where("merchant_id = ? AND order_id = ?", merchantID, orderID).
-		Order("occurred_at, id").Find(&rows).Error
-	if err != nil {
-		return nil, fmt.Errorf("get tracking events of order %s/%s: %w", merchantID, orderID, err)
+	if err := rows.Err(); err != nil {
+		return OrderTrackingView{}, fmt.Errorf("get tracking of order %s/%s: %w", merchantID, orderID, err)
 	}
-	events := make([]logistics.TrackingEvent, len(rows))
-	for i, r := range rows {
-		events[i] = r.toDomain()
+	if !found {
+		return OrderTrackingView{}, logistics.ErrNotFound
 	}
-	return events, nil
+	return v, nil
 }
 
 // ShipmentByTrackingNumber finds, across merchants, the shipment that owns a

@@ -48,7 +48,11 @@ var migrations embed.FS
 // Store is Crossdock's database. It is safe for concurrent use; create one
 // per process with Open and Close it on shutdown.
 type Store struct {
-	db      *gorm.DB
+	db *gorm.DB
+	// reads serves the hot read paths (order tracking, API-key lookups):
+	// prepared statements, kept per connection, spare the parse and plan of
+	// the same few queries on every request. Reads open no transaction.
+	reads   *gorm.DB
 	sqlDB   *sql.DB
 	dialect string
 }
@@ -97,7 +101,8 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		sqlDB.SetMaxIdleConns(10)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
-	s := &Store{db: db, sqlDB: sqlDB, dialect: dialect}
+	reads := db.Session(&gorm.Session{PrepareStmt: true, SkipDefaultTransaction: true})
+	s := &Store{db: db, reads: reads, sqlDB: sqlDB, dialect: dialect}
 	if err := s.Ping(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("open %s database: %w", dialect, err), sqlDB.Close())
 	}

@@ -658,6 +658,68 @@ func TestTrackingEvents(t *testing.T) {
 	})
 }
 
+// TestOrderTrackingView: the order's stage, each shipment's standing by
+// number and the events oldest first, from two queries; an order without
+// shipments or events, and another merchant's order (not found, like a
+// missing one).
+func TestOrderTrackingView(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		saveOrder(t, s, orderRecord("m_1", "o_1", 1, logistics.StageLastMile, base))
+		second := testShipment("m_1", "o_1", 2, base)
+		second.Status, second.Phase = logistics.StatusOutForDelivery, logistics.PhaseLastMile
+		saveShipment(t, s, second, 1)
+		saveShipment(t, s, testShipment("m_1", "o_1", 1, base.Add(time.Minute)), 1)
+		// The same order id at another merchant, with its own shipment.
+		saveOrder(t, s, orderRecord("m_2", "o_1", 1, logistics.StagePicking, base))
+		saveShipment(t, s, testShipment("m_2", "o_1", 1, base), 1)
+
+		tn := testShipment("m_1", "o_1", 1, base).TrackingNumber
+		late := testEvent(tn, "ARR", logistics.StatusInTransit, base.Add(2*time.Hour), "Amsterdam")
+		late.RecordedBy, late.Source = "ops@example.com", logistics.SourceManual
+		early := testEvent(tn, "DEP", logistics.StatusInTransit, base.Add(time.Hour+123456*time.Nanosecond), "Shenzhen")
+		_, err := s.AddTrackingEvents(ctx, "m_1", "o_1", 1, []logistics.TrackingEvent{late, early})
+		require.NoError(t, err)
+		_, err = s.AddTrackingEvents(ctx, "m_2", "o_1", 1, []logistics.TrackingEvent{testEvent(tn, "OTHER", logistics.StatusInTransit, base, "Paris")})
+		require.NoError(t, err)
+
+		v, err := s.OrderTrackingView(ctx, "m_1", "o_1")
+		require.NoError(t, err)
+		assert.Equal(t, logistics.StageLastMile, v.Stage)
+		assert.Equal(t, []store.ShipmentStanding{
+			{Number: 1, Status: logistics.StatusInTransit, Phase: logistics.PhaseLineHaul},
+			{Number: 2, Status: logistics.StatusOutForDelivery, Phase: logistics.PhaseLastMile},
+		}, v.Shipments, "by number")
+		early.OccurredAt, late.OccurredAt = stored(early.OccurredAt), stored(late.OccurredAt)
+		assert.Equal(t, []logistics.TrackingEvent{early, late}, v.Events, "oldest first, every field, in UTC")
+		assert.Equal(t, time.UTC, v.Events[0].OccurredAt.Location())
+
+		other, err := s.OrderTrackingView(ctx, "m_2", "o_1")
+		require.NoError(t, err)
+		assert.Equal(t, logistics.StagePicking, other.Stage)
+		require.Len(t, other.Events, 1)
+		assert.Equal(t, "OTHER", other.Events[0].RawCode)
+
+		t.Run("an order without shipments or events", func(t *testing.T) {
+			saveOrder(t, s, orderRecord("m_1", "o_new", 1, logistics.StageReceived, base))
+			v, err := s.OrderTrackingView(ctx, "m_1", "o_new")
+			require.NoError(t, err)
+			assert.Equal(t, logistics.StageReceived, v.Stage)
+			assert.Empty(t, v.Shipments)
+			assert.NotNil(t, v.Events)
+			assert.Empty(t, v.Events)
+		})
+		t.Run("a missing order or another merchant's is not found", func(t *testing.T) {
+			_, err := s.OrderTrackingView(ctx, "m_1", "o_missing")
+			requireNotFound(t, err)
+			_, err = s.OrderTrackingView(ctx, "m_3", "o_1")
+			requireNotFound(t, err)
+			_, err = s.OrderTrackingView(ctx, "m_2", "o_new")
+			requireNotFound(t, err)
+		})
+	})
+}
+
 func TestGetOrder(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()

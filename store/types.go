@@ -77,6 +77,22 @@ type OrderView struct {
 	UpdatedAt      time.Time
 }
 
+// OrderTrackingView is what the merchant API's order tracking shows of an
+// order: where the order and each of its shipments stand, and its tracking
+// events oldest first.
+type OrderTrackingView struct {
+	Stage     logistics.Stage
+	Shipments []ShipmentStanding
+	Events    []logistics.TrackingEvent
+}
+
+// ShipmentStanding is a shipment's number, status and phase.
+type ShipmentStanding struct {
+	Number int
+	Status logistics.Status
+	Phase  logistics.Phase
+}
+
 // ShipmentFilter selects a merchant's shipments (GET /v1/shipments). Empty
 // fields do not filter. Limit is clamped to 1..200 (default 50). Cursor is
 // the opaque next_cursor of a previous page.

@@ -33,6 +33,7 @@ type Config struct {
 	LogLevel           slog.Level    `env:"CROSSDOCK_LOG_LEVEL" envDefault:"info"`
 	MaxBodyBytes       int64         `env:"CROSSDOCK_MAX_BODY_BYTES" envDefault:"1048576"`
 	ShutdownTimeout    time.Duration `env:"CROSSDOCK_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	APIKeyCacheTTL     time.Duration `env:"CROSSDOCK_API_KEY_CACHE_TTL" envDefault:"10s"`
 	PickTimeout        time.Duration `env:"CROSSDOCK_PICK_TIMEOUT" envDefault:"48h"`
 	PollInterval       time.Duration `env:"CROSSDOCK_POLL_INTERVAL" envDefault:"15m"`
 	ManifestEvery      time.Duration `env:"CROSSDOCK_MANIFEST_EVERY"`
@@ -142,6 +143,9 @@ func (c Config) validate() error {
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 64<<20 {
 		bad("CROSSDOCK_MAX_BODY_BYTES", "must be between 1024 and 67108864, got %d", c.MaxBodyBytes)
+	}
+	if c.APIKeyCacheTTL < 0 || c.APIKeyCacheTTL > 5*time.Minute {
+		bad("CROSSDOCK_API_KEY_CACHE_TTL", "must be between 0 (no cache) and 5m, got %s", c.APIKeyCacheTTL)
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("CROSSDOCK_SHUTDOWN_TIMEOUT", "must be a positive duration such as 20s")

@@ -62,6 +62,8 @@ func TestConfigErrorsNameTheBadVariable(t *testing.T) {
 		{"CROSSDOCK_WEBHOOK_POLL", "often"},
 		{"CROSSDOCK_WEBHOOK_ALLOW_PRIVATE", "maybe"},
 		{"CROSSDOCK_SHUTDOWN_TIMEOUT", "soon"},
+		{"CROSSDOCK_API_KEY_CACHE_TTL", "-1s"},
+		{"CROSSDOCK_API_KEY_CACHE_TTL", "1h"},
 		{"CROSSDOCK_EU_FEE_SCOPE", "everything"},
 		{"CROSSDOCK_SLA_NO_MOVEMENT", "-1h"},
 		{"CROSSDOCK_SLA_LANES", "CN-GB=no_movement:soon"},

@@ -312,6 +312,15 @@ func ensureDemoMerchant(ctx context.Context, st *store.Store) (string, error) {
 	return key, nil
 }
 
+// keyCacheTTL maps CROSSDOCK_API_KEY_CACHE_TTL, where 0 means no cache,
+// to api.Config.KeyCacheTTL, where 0 means the default and negative none.
+func keyCacheTTL(ttl time.Duration) time.Duration {
+	if ttl == 0 {
+		return -1
+	}
+	return ttl
+}
+
 // newAPIHandler wires the HTTP API with one Prometheus registry, and the
 // relay that hands the tracking events it accepts to the shipment
 // workflows (run it beside the handler); adjust, if not nil, changes the
@@ -329,7 +338,8 @@ func newAPIHandler(cfg Config, st *store.Store, tc client.Client, cr *carriers.R
 		Store: st, Temporal: tc, Carriers: cr, Warehouses: wr,
 		OrderWebhookSecrets: cfg.OrderWebhookSecret, OpsToken: cfg.OpsToken, MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger: logger, Metrics: reg, Gatherer: reg, Quoter: carriers.Quoter{Registry: cr, Customs: engine},
-		WebhookEndpoints: st, WebhookURLs: webhookGuard(cfg), Handoffs: relay,
+		WebhookEndpoints: st, WebhookURLs: webhookGuard(cfg), KeyCacheTTL: keyCacheTTL(cfg.APIKeyCacheTTL),
+		Handoffs: relay,
 	}
 	if adjust != nil {
 		adjust(&apiCfg)

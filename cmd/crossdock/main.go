@@ -237,7 +237,7 @@ func newMerchantCommand() *cobra.Command {
 	var rotateJSON bool
 	rotate := &cobra.Command{
 		Use:   "rotate-key",
-		Short: "Replace a merchant's API key and print the new one (the old key stops working)",
+		Short: "Replace a merchant's API key and print the new one (running APIs accept the old one for up to CROSSDOCK_API_KEY_CACHE_TTL)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withStore(cmd, func(ctx context.Context, st *store.Store) error {
