@@ -32,9 +32,10 @@ type Signaller interface {
 // Relay defaults.
 const (
 	DefaultRelayPoll        = time.Second
-	DefaultRelayLease       = time.Minute
+	DefaultRelayLease       = 15 * time.Second
 	DefaultRelayBatch       = 500
 	DefaultRelayConcurrency = 8
+	DefaultRelayLinger      = 100 * time.Millisecond
 	// relayMaxBackoff caps the wait between attempts at one hand-off: a
 	// shipment workflow that is not running yet, or Temporal being down.
 	relayMaxBackoff = 5 * time.Minute
@@ -50,13 +51,20 @@ type RelayOptions struct {
 	// attempt left for later.
 	Poll time.Duration
 	// Lease is how long a claimed hand-off is reserved for this relay
-	// before another may take it (default 1m).
+	// before another may take it (default 15s): what a relay that died
+	// mid-pass delays. A pass that outlives it may signal twice, which the
+	// workflow absorbs.
 	Lease time.Duration
 	// Batch bounds the hand-offs claimed per pass (default 500) and
 	// Concurrency the signals in flight (default 8).
 	Batch       int
 	Concurrency int
-	Logger      *slog.Logger
+	// Linger is how long a woken relay waits for more to arrive before it
+	// claims (default 100ms; negative: not at all). Under a stream of
+	// webhooks a shipment then gets one signal, one workflow task and one
+	// activity per linger instead of one per webhook.
+	Linger time.Duration
+	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -92,6 +100,9 @@ func NewRelay(st HandoffStore, tc Signaller, opts RelayOptions) *Relay {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultRelayConcurrency
 	}
+	if opts.Linger == 0 {
+		opts.Linger = DefaultRelayLinger
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -121,6 +132,13 @@ func (r *Relay) Run(ctx context.Context) error {
 			r.log.Info("tracking hand-off relay stopped")
 			return nil
 		case <-r.wake:
+			if r.opts.Linger > 0 {
+				select {
+				case <-ctx.Done():
+					continue
+				case <-time.After(r.opts.Linger):
+				}
+			}
 		case <-timer.C:
 		}
 		for {

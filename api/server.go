@@ -3,7 +3,10 @@
 // the ops routes, the buyer's public tracking page, health and metrics. It
 // never writes order state itself: it verifies, records the webhook for
 // idempotency and hands the event to the order's workflow; reads come from
-// the store's projection.
+// the store's projection. Tracking events are the one thing it stores: a
+// carrier's scans are facts, appended deduplicated to the timeline in the
+// same transaction as the webhook's record and a hand-off that the Relay
+// signals to the shipment's workflow, which alone moves the status.
 package api
 
 import (
@@ -156,6 +159,9 @@ type Server struct {
 	metricsH   http.Handler
 
 	keys *keyCache
+	// routes remembers which shipment owns a tracking number (carrier
+	// webhooks).
+	routeCache *routeCache
 
 	limitersMu sync.Mutex
 	limiters   map[string]*rate.Limiter
@@ -257,6 +263,7 @@ func New(cfg Config) (*Server, error) {
 		metricsH:   promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
 		limiters:   map[string]*rate.Limiter{},
 		keys:       newKeyCache(cfg.KeyCacheTTL, cfg.KeyCacheSize),
+		routeCache: newRouteCache(),
 		track:      track,
 	}
 	s.engine = s.routes()

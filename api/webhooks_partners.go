@@ -138,7 +138,7 @@ func (s *Server) carrierWebhook(c *gin.Context) {
 	// had no effect and its redelivery starts afresh. A redelivery of an
 	// accepted webhook resolves the same numbers and gets the first answer
 	// from AcceptTracking.
-	refs, err := s.cfg.Store.ShipmentsByTrackingNumbers(ctx, numbers)
+	refs, err := s.routeCache.resolve(ctx, s.cfg.Store, numbers)
 	if err != nil {
 		s.fail(c, fromStore(err))
 		return

@@ -158,6 +158,9 @@ func shipmentRef(row shipmentRow, carrier string) ShipmentRef {
 		Origin: row.Origin, Destination: row.Destination}
 }
 
+// refColumns are the shipment columns a ShipmentRef needs.
+const refColumns = "merchant_id, order_id, number, workflow_id, carrier, tracking_number, status, origin, destination, updated_at"
+
 // ShipmentsByTrackingNumbers is ShipmentByTrackingNumber for many numbers
 // at once, in at most three queries whatever their count: the map holds
 // the numbers some shipment owns; the others are absent.
@@ -175,7 +178,7 @@ func (s *Store) ShipmentsByTrackingNumbers(ctx context.Context, numbers []string
 	db := s.db.WithContext(ctx)
 	var rows []shipmentRow
 	// Oldest first, so the most recently updated owner of a number wins.
-	if err := db.Where("tracking_number IN ?", want).Order("updated_at").Find(&rows).Error; err != nil {
+	if err := db.Select(refColumns).Where("tracking_number IN ?", want).Order("updated_at").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("find shipments by tracking numbers: %w", err)
 	}
 	for _, r := range rows {
@@ -202,7 +205,7 @@ func (s *Store) ShipmentsByTrackingNumbers(ctx context.Context, numbers []string
 		cond = cond.Or("merchant_id = ? AND order_id = ? AND number = ?", l.MerchantID, l.OrderID, l.ShipmentNumber)
 	}
 	var owners []shipmentRow
-	if err := db.Where(cond).Find(&owners).Error; err != nil {
+	if err := db.Select(refColumns).Where(cond).Find(&owners).Error; err != nil {
 		return nil, fmt.Errorf("find shipments of legs by tracking numbers: %w", err)
 	}
 	type key struct {

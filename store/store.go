@@ -45,6 +45,9 @@ const DefaultSQLiteFile = "crossdock.db"
 //go:embed migrations/postgres/*.sql migrations/sqlite/*.sql
 var migrations embed.FS
 
+// PoolSize is how many Postgres connections a Store keeps open at most.
+const PoolSize = 25
+
 // Store is Crossdock's database. It is safe for concurrent use; create one
 // per process with Open and Close it on shutdown.
 type Store struct {
@@ -97,9 +100,13 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		sqlDB.SetMaxIdleConns(1)
 		sqlDB.SetConnMaxLifetime(0)
 	} else {
-		sqlDB.SetMaxOpenConns(25)
-		sqlDB.SetMaxIdleConns(10)
+		// Every open connection may idle: with fewer idle than open, a
+		// burst above the idle count closes connections and the next one
+		// reopens them, a new Postgres backend each time.
+		sqlDB.SetMaxOpenConns(PoolSize)
+		sqlDB.SetMaxIdleConns(PoolSize)
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	reads := db.Session(&gorm.Session{PrepareStmt: true, SkipDefaultTransaction: true})
 	s := &Store{db: db, reads: reads, sqlDB: sqlDB, dialect: dialect}
