@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/crossdock/crossdock/logistics"
@@ -65,6 +66,10 @@ type RelayOptions struct {
 	// activity per linger instead of one per webhook.
 	Linger time.Duration
 	Logger *slog.Logger
+	// Metrics, if set, receives the relay's counters
+	// (crossdock_tracking_handoffs_total by outcome, and the events
+	// signalled).
+	Metrics prometheus.Registerer
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -79,11 +84,13 @@ type RelayOptions struct {
 // tracking can no longer change). Delivery is at least once: the workflow
 // stores events deduplicated and its status only moves forward.
 type Relay struct {
-	st   HandoffStore
-	tc   Signaller
-	opts RelayOptions
-	log  *slog.Logger
-	wake chan struct{}
+	st       HandoffStore
+	tc       Signaller
+	opts     RelayOptions
+	log      *slog.Logger
+	wake     chan struct{}
+	outcomes *prometheus.CounterVec
+	events   prometheus.Counter
 }
 
 // NewRelay returns a relay; start it with Run.
@@ -109,7 +116,17 @@ func NewRelay(st HandoffStore, tc Signaller, opts RelayOptions) *Relay {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Relay{st: st, tc: tc, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
+	r := &Relay{st: st, tc: tc, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "crossdock_tracking_handoffs_total",
+			Help: "Tracking hand-offs settled by the relay, by outcome: delivered, retried (to be tried again) or dropped (shipment finished)."},
+			[]string{"outcome"}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{Name: "crossdock_tracking_handoff_events_total",
+			Help: "Tracking events the relay signalled to shipment workflows."}),
+	}
+	if opts.Metrics != nil {
+		opts.Metrics.MustRegister(r.outcomes, r.events)
+	}
+	return r
 }
 
 // Notify wakes the relay: something was just accepted. It never blocks.
@@ -190,14 +207,18 @@ func (r *Relay) deliver(ctx context.Context, batch []store.TrackingHandoff) erro
 			// A late scan of a finished shipment: its timeline keeps it,
 			// its status can no longer change.
 			log.Info("tracking hand-off for a finished shipment dropped", "status", string(ref.Status))
+			r.outcomes.WithLabelValues("dropped").Add(float64(len(ids)))
 			return r.st.CompleteTrackingHandoffs(ctx, ids)
 		}
 	}
 	if err != nil {
 		next := r.opts.Now().Add(relayBackoff(attempts))
 		log.Warn("tracking hand-off not delivered; will retry", "attempts", attempts, "next_attempt_at", next, "error", err)
+		r.outcomes.WithLabelValues("retried").Add(float64(len(ids)))
 		return r.st.RetryTrackingHandoffs(ctx, ids, next, err.Error())
 	}
+	r.outcomes.WithLabelValues("delivered").Add(float64(len(ids)))
+	r.events.Add(float64(len(update.Events)))
 	return r.st.CompleteTrackingHandoffs(ctx, ids)
 }
 

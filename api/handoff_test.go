@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
@@ -59,6 +60,8 @@ func TestRelay(t *testing.T) {
 		assert.Equal(t, "wh_SBX1_0", calls[0].Arg.(logistics.TrackingUpdate).WebhookID)
 		assert.Len(t, calls[1].Arg.(logistics.TrackingUpdate).Events, 2)
 		assert.Zero(t, st.pendingHandoffs())
+		assert.Equal(t, 3.0, testutil.ToFloat64(r.outcomes.WithLabelValues("delivered")))
+		assert.Equal(t, 6.0, testutil.ToFloat64(r.events))
 	})
 	t.Run("a signal carries at most relayMaxEvents events", func(t *testing.T) {
 		st, tc := newRelayFakes()
@@ -84,6 +87,8 @@ func TestRelay(t *testing.T) {
 		_, err := r.RunOnce(t.Context())
 		require.NoError(t, err)
 		assert.Equal(t, 1, st.pendingHandoffs(), "SBX2's workflow may still start")
+		assert.Equal(t, 1.0, testutil.ToFloat64(r.outcomes.WithLabelValues("dropped")))
+		assert.Equal(t, 1.0, testutil.ToFloat64(r.outcomes.WithLabelValues("retried")))
 
 		// Backoff doubles per attempt and is capped.
 		for attempt := 1; attempt <= 3; attempt++ {

@@ -331,9 +331,9 @@ func newAPIHandler(cfg Config, st *store.Store, tc client.Client, cr *carriers.R
 	if err != nil {
 		return nil, nil, err
 	}
-	relay := api.NewRelay(st, tc, api.RelayOptions{Logger: logger.With("component", "handoffs")})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	relay := api.NewRelay(st, tc, api.RelayOptions{Logger: logger.With("component", "handoffs"), Metrics: reg})
 	apiCfg := api.Config{
 		Store: st, Temporal: tc, Carriers: cr, Warehouses: wr,
 		OrderWebhookSecrets: cfg.OrderWebhookSecret, OpsToken: cfg.OpsToken, MaxBodyBytes: cfg.MaxBodyBytes,
