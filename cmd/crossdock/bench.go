@@ -1299,7 +1299,12 @@ func (r *benchRun) pairT5() bench.Pair {
 		Baseline: "the same rows as single-row INSERTs through pgx, one after another",
 		Target:   bench.AtLeast(10),
 		A: func(ctx context.Context) (bench.Sample, error) {
-			start := time.Now()
+			// Timed: each POST, from its request until its 202. Rows
+			// are stored in the same transaction that answers, which the
+			// count after each file (not timed, so that counting a growing
+			// table is not charged to the import) proves: every row must
+			// be there the moment the 202 arrives, without waiting.
+			var elapsed time.Duration
 			for range files {
 				before, err := r.storedEvents(ctx, orders)
 				if err != nil {
@@ -1312,19 +1317,23 @@ func (r *benchRun) pairT5() bench.Pair {
 					fmt.Fprintf(&csv, "sbx_express,%s,DEP,%s,Shenzhen,CN,Departed origin facility\n", sh.trackingNumber,
 						r.trackingTime().Format(time.RFC3339Nano))
 				}
+				start := time.Now()
 				status, answer, err := r.post(ctx, r.info.APIURL+"/v1/ops/tracking/import", []byte(csv.String()), nil, http.Header{
 					"Authorization": {"Bearer " + r.info.OpsToken}, "Content-Type": {"text/csv"}, "X-Actor": {"bench@example.com"}})
+				elapsed += time.Since(start)
 				if err != nil {
 					return bench.Sample{}, err
 				}
 				if status != http.StatusAccepted {
 					return bench.Sample{}, fmt.Errorf("import answered %d: %.300s", status, answer)
 				}
-				if err := r.waitStored(ctx, orders, before+rows); err != nil {
+				if n, err := r.storedEvents(ctx, orders); err != nil {
 					return bench.Sample{}, err
+				} else if n < before+rows {
+					return bench.Sample{}, fmt.Errorf("import answered 202 with %d of its %d rows stored", n-before, rows)
 				}
 			}
-			perSecond := float64(files*rows) / bench.Since(start)
+			perSecond := float64(files*rows) / elapsed.Seconds()
 			// Not timed: the workflows get the scans through the relay.
 			drain, err := r.waitHandedOff(ctx)
 			if err != nil {

@@ -176,7 +176,20 @@ func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 	if err != nil {
 		return err
 	}
-	acts, err := newActivities(cfg, st, cr, wr, logger)
+	// On Postgres the worker and the sender get a pool of their own, as
+	// `crossdock worker` has beside `crossdock api` in production, so a busy
+	// worker cannot keep the API's requests waiting for a connection. The
+	// embedded SQLite file has one writer: there they share the store.
+	workerStore := st
+	if st.Dialect() == store.DialectPostgres {
+		ws, err := store.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		defer ws.Close()
+		workerStore = ws
+	}
+	acts, err := newActivities(cfg, workerStore, cr, wr, logger)
 	if err != nil {
 		return err
 	}
@@ -199,7 +212,7 @@ func runStack(ctx context.Context, cfg Config, opts stackOptions) error {
 	g.Go(func() error { return relay.Run(gctx) })
 	g.Go(func() error { return serve(gctx, "sandbox", sandboxLn, sbxHandler, cfg.ShutdownTimeout, logger) })
 	g.Go(func() error { return runWorker(gctx, cfg, tc, acts, logger) })
-	g.Go(func() error { return runSender(gctx, cfg, st, logger) })
+	g.Go(func() error { return runSender(gctx, cfg, workerStore, logger) })
 
 	info := stackInfo{APIURL: cfg.APIURL, SandboxURL: cfg.SandboxURL, TemporalHostPort: temporalHostPort,
 		TemporalUIURL: uiURL, DemoAPIKey: demoKey, OrderWebhookSecret: cfg.OrderWebhookSecret[0], OpsToken: cfg.OpsToken}
