@@ -51,6 +51,21 @@ var (
 	}
 )
 
+// changeParallelProjection is the workflow version that writes projections
+// and events side by side (see orderWorkflow.projectAndEmit).
+const changeParallelProjection = "parallel-projection"
+
+// sinceVersion reports whether the run takes version 1 of changeID, the
+// newest of every change before "parallel-projection". A run on version 1
+// of "parallel-projection" (implied) started after all of them, so it
+// takes them without a marker and a TemporalChangeVersion upsert each (two
+// history events per change): its TemporalChangeVersion lists
+// parallel-projection-1 alone, which implies them. Runs from before it
+// record and replay their markers as they always did.
+func sinceVersion(ctx workflow.Context, implied bool, changeID string) bool {
+	return implied || workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, 1) == 1
+}
+
 // Search attribute keys (registered by the dev server and docker-compose).
 var (
 	saMerchant       = temporal.NewSearchAttributeKeyKeyword(logistics.SearchMerchant)

@@ -73,6 +73,7 @@ type orderWorkflow struct {
 
 	stage          logistics.Stage
 	emits          bool // outbound events are emitted (workflow version)
+	together       bool // fewer workflow tasks and commands (workflow version "parallel-projection")
 	waitingFor     string
 	stuck          bool
 	stuckReason    string
@@ -118,15 +119,7 @@ func newOrderWorkflow(ctx workflow.Context, in logistics.OrderWorkflowInput) *or
 
 func (w *orderWorkflow) setup(ctx workflow.Context) error {
 	log := workflow.GetLogger(ctx)
-	receive(ctx, logistics.SignalOrderCreated, func(s logistics.OrderCreated) {
-		if w.once(s.WebhookID) && !w.created {
-			// The order is judged by the rules in force on its own date.
-			w.created, w.order, w.createdAt = true, s.Order, s.OccurredAt
-			if w.createdAt.IsZero() {
-				w.createdAt = workflow.Now(ctx)
-			}
-		}
-	})
+	receive(ctx, logistics.SignalOrderCreated, func(s logistics.OrderCreated) { w.onCreated(ctx, s) })
 	receive(ctx, logistics.SignalOrderCancelled, func(s logistics.OrderCancelled) {
 		if w.once(s.WebhookID) && w.cancel == nil {
 			w.cancel = &s
@@ -205,6 +198,16 @@ var signalDescriptions = map[string]string{
 	logistics.SignalComplianceConfirm: `Ops: the denied-party match is real; cancel. Input: {"actor": "you@example.com", "note": "why"}`,
 }
 
+func (w *orderWorkflow) onCreated(ctx workflow.Context, s logistics.OrderCreated) {
+	if w.once(s.WebhookID) && !w.created {
+		// The order is judged by the rules in force on its own date.
+		w.created, w.order, w.createdAt = true, s.Order, s.OccurredAt
+		if w.createdAt.IsZero() {
+			w.createdAt = workflow.Now(ctx)
+		}
+	}
+}
+
 // receive runs handler for every signal on the named channel, in order.
 func receive[T any](ctx workflow.Context, name string, handler func(T)) {
 	ch := workflow.GetSignalChannelWithOptions(ctx, name, workflow.SignalChannelOptions{Description: signalDescriptions[name]})
@@ -241,10 +244,30 @@ func (w *orderWorkflow) run(ctx workflow.Context) error {
 // begin waits for the order, reads the worker's settings and enters the
 // received stage. It reports false when no order.created ever came.
 func (w *orderWorkflow) begin(ctx workflow.Context) (bool, error) {
+	// Version 1 of "parallel-projection" writes a stage's projection and
+	// emits its event side by side, sets a stage's search attributes with
+	// one upsert, starts no timer that is not needed (the intake wait when
+	// order.created is already here, an SLA timer for a deadline that one
+	// already waits for), and takes every earlier change without a marker
+	// of its own (see sinceVersion). The commands differ, the outcome does
+	// not.
+	w.together = workflow.GetVersion(ctx, changeParallelProjection, workflow.DefaultVersion, 1) == 1
 	w.waitFor(ctx, "order.created from the order service")
-	ok, err := workflow.AwaitWithTimeout(ctx, intakeWait, func() bool { return w.created })
-	if err != nil {
-		return false, err
+	if w.together {
+		// SignalWithStart delivers order.created with the start: take it
+		// before the signal handlers get to run, so no intake timer starts.
+		ch := workflow.GetSignalChannel(ctx, logistics.SignalOrderCreated)
+		var s logistics.OrderCreated
+		for !w.created && ch.ReceiveAsync(&s) {
+			w.onCreated(ctx, s)
+		}
+	}
+	ok := w.created
+	if !ok {
+		var err error
+		if ok, err = workflow.AwaitWithTimeout(ctx, intakeWait, func() bool { return w.created }); err != nil {
+			return false, err
+		}
 	}
 	if !ok {
 		workflow.GetLogger(ctx).Warn("no order.created arrived; closing", "merchant_id", w.in.MerchantID, "order_id", w.in.OrderID)
@@ -256,9 +279,13 @@ func (w *orderWorkflow) begin(ctx workflow.Context) (bool, error) {
 	}
 	// Version 1 of "outbound-events" tells the merchant: stage changes and
 	// what needs their action go to the outbox.
-	w.emits = workflow.GetVersion(ctx, "outbound-events", workflow.DefaultVersion, 1) == 1
+	w.emits = sinceVersion(ctx, w.together, "outbound-events")
 	// Explicit false values let ops filter on CrossdockStuck = false too.
-	if err := workflow.UpsertTypedSearchAttributes(ctx, saStuck.ValueSet(false), saActionRequired.ValueSet(false)); err != nil {
+	initial := []temporal.SearchAttributeUpdate{saStuck.ValueSet(false), saActionRequired.ValueSet(false)}
+	if w.together {
+		return true, w.enterWith(ctx, logistics.StageReceived, initial...)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, initial...); err != nil {
 		return false, err
 	}
 	return true, w.enter(ctx, logistics.StageReceived)
@@ -425,7 +452,7 @@ func (w *orderWorkflow) booking(ctx workflow.Context) error {
 	// Version 1 prints the paper of channels without APIs and hands
 	// batch-only carriers their parcels on the end-of-day manifest; runs
 	// that started before it booked every carrier by API.
-	if workflow.GetVersion(ctx, "paper-and-manifests", workflow.DefaultVersion, 1) >= 1 {
+	if sinceVersion(ctx, w.together, "paper-and-manifests") {
 		if err := w.untilDone(ctx, "booking", w.handover); err != nil {
 			return err
 		}
@@ -612,21 +639,37 @@ func (w *orderWorkflow) following(ctx workflow.Context) error {
 	// Version 1 ends an order cancelled or returned when its shipments do;
 	// runs that started before it keep the earlier rule.
 	stageOf := w.shipmentStage
-	if workflow.GetVersion(ctx, "terminal-shipment-stages", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !sinceVersion(ctx, w.together, "terminal-shipment-stages") {
 		stageOf = w.shipmentStageV0
 	}
 	// Version 1 of "shipment-watch" raises SLA and customs-hold alerts.
-	watching := workflow.GetVersion(ctx, "shipment-watch", workflow.DefaultVersion, 1) == 1
+	watching := sinceVersion(ctx, w.together, "shipment-watch")
 	w.waitFor(ctx, fmt.Sprintf("tracking of %d shipment(s) to delivery", len(w.shipments)))
 	var next time.Time
+	// From version 1 of "parallel-projection" one timer serves every wait
+	// for the same deadline: a shipment's progress that leaves the next
+	// SLA deadline where it was starts no new timer.
+	var deadline workflow.Future
+	var deadlineAt time.Time
 	for {
 		wake := func() bool { return w.changed || w.pendingAfterDispatch() || (watching && len(w.ops) > 0) }
-		if !watching || next.IsZero() {
+		switch {
+		case !watching || next.IsZero():
 			if err := workflow.Await(ctx, wake); err != nil {
 				return err
 			}
-		} else if _, err := workflow.AwaitWithTimeout(ctx, next.Sub(workflow.Now(ctx)), wake); err != nil {
-			return err
+		case w.together:
+			if deadline == nil || !next.Equal(deadlineAt) {
+				deadline = workflow.NewTimerWithOptions(ctx, next.Sub(workflow.Now(ctx)), workflow.TimerOptions{Summary: "next SLA check"})
+				deadlineAt = next
+			}
+			if err := workflow.Await(ctx, func() bool { return wake() || deadline.IsReady() }); err != nil {
+				return err
+			}
+		default:
+			if _, err := workflow.AwaitWithTimeout(ctx, next.Sub(workflow.Now(ctx)), wake); err != nil {
+				return err
+			}
 		}
 		w.changed = false
 		if watching && len(w.ops) > 0 {
@@ -636,7 +679,7 @@ func (w *orderWorkflow) following(ctx workflow.Context) error {
 			// before it cleared every reason.
 			w.ops = nil
 			ack := w.clearStuck
-			if workflow.GetVersion(ctx, "acknowledge-keeps-other-reasons", workflow.DefaultVersion, 1) >= 1 {
+			if sinceVersion(ctx, w.together, "acknowledge-keeps-other-reasons") {
 				ack = w.acknowledge
 			}
 			if err := ack(ctx); err != nil {
@@ -818,10 +861,7 @@ func (w *orderWorkflow) markStuck(ctx workflow.Context, reason string) error {
 		return err
 	}
 	w.details(ctx)
-	if err := w.project(ctx); err != nil {
-		return err
-	}
-	return w.emitActionRequired(ctx, reason)
+	return w.projectAndEmit(ctx, activities.EventActionRequired, w.actionRequiredData(reason))
 }
 
 // acknowledge settles what made the order stuck (ops answered it) and
@@ -877,36 +917,73 @@ func (w *orderWorkflow) clearStuck(ctx workflow.Context) error {
 
 // enter moves the order to stage: search attributes, UI details, projection.
 func (w *orderWorkflow) enter(ctx workflow.Context, stage logistics.Stage) error {
+	return w.enterWith(ctx, stage)
+}
+
+// enterWith is enter with more search attributes set by the same upsert.
+func (w *orderWorkflow) enterWith(ctx workflow.Context, stage logistics.Stage, more ...temporal.SearchAttributeUpdate) error {
 	w.stage = stage
 	if stage.Terminal() || stageIndex(stage) <= stageIndex(logistics.StageBooking) {
 		w.waitingFor = "" // a new step says what it waits for; an ended order waits for nothing
 	}
 	workflow.GetLogger(ctx).Info("order stage", "order_id", w.order.OrderID, "stage", string(stage))
-	if err := workflow.UpsertTypedSearchAttributes(ctx, saMerchant.ValueSet(w.order.MerchantID), saStage.ValueSet(string(stage))); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, append(more, saMerchant.ValueSet(w.order.MerchantID),
+		saStage.ValueSet(string(stage)))...); err != nil {
 		return err
 	}
 	w.details(ctx)
-	if err := w.project(ctx); err != nil {
-		return err
+	return w.projectAndEmit(ctx, activities.EventStageChanged, map[string]any{"stage": stage, "workflow_id": w.id})
+}
+
+// projectAndEmit writes the projection with the next version and appends
+// the event that goes with it to the outbox. From version 1 of
+// "parallel-projection" both run at once and one workflow task takes both
+// results: the projection's version guards its row against late writes,
+// the event's id names that version, and notify/sender delivers outbox
+// events on its own, so neither needs the other to finish first. The
+// workflow still waits for both before it moves on.
+func (w *orderWorkflow) projectAndEmit(ctx workflow.Context, eventType string, data map[string]any) error {
+	if !w.together {
+		if err := w.project(ctx); err != nil {
+			return err
+		}
+		return w.emit(ctx, eventType, data)
 	}
-	return w.emit(ctx, activities.EventStageChanged, map[string]any{"stage": stage, "workflow_id": w.id})
+	projected := w.projectAsync(ctx)
+	emitted := w.emitAsync(ctx, eventType, data)
+	err := projected.Get(ctx, nil)
+	if emitted != nil {
+		if emitErr := emitted.Get(ctx, nil); err == nil {
+			err = emitErr
+		}
+	}
+	return err
 }
 
 // emit appends an event for the merchant to the outbox; its id names the
 // projection version it goes with, so a retried emit appends once.
 func (w *orderWorkflow) emit(ctx workflow.Context, eventType string, data map[string]any) error {
+	if f := w.emitAsync(ctx, eventType, data); f != nil {
+		return f.Get(ctx, nil)
+	}
+	return nil
+}
+
+// emitAsync starts emit; it returns nil when the run emits nothing.
+func (w *orderWorkflow) emitAsync(ctx workflow.Context, eventType string, data map[string]any) workflow.Future {
 	if !w.emits {
 		return nil
 	}
 	actx := workflow.WithActivityOptions(ctx, storeOptions)
 	return workflow.ExecuteActivity(actx, activities.NameEmitEvent, activities.EmitEventInput{
 		ID: fmt.Sprintf("%s/v%d/%s", w.id, w.version, eventType), MerchantID: w.order.MerchantID, OrderID: w.order.OrderID,
-		Type: eventType, Data: data, OccurredAt: workflow.Now(ctx)}).Get(ctx, nil)
+		Type: eventType, Data: data, OccurredAt: workflow.Now(ctx)})
 }
 
-// emitActionRequired tells the merchant the order needs someone, and why.
-func (w *orderWorkflow) emitActionRequired(ctx workflow.Context, reason string) error {
-	return w.emit(ctx, activities.EventActionRequired, map[string]any{"stage": w.stage, "reason": reason, "stuck": w.stuck})
+// actionRequiredData is the action_required event: the order needs
+// someone, and why.
+func (w *orderWorkflow) actionRequiredData(reason string) map[string]any {
+	return map[string]any{"stage": w.stage, "reason": reason, "stuck": w.stuck}
 }
 
 // waitFor records what the order waits for, for the status query and the
@@ -934,10 +1011,15 @@ func (w *orderWorkflow) details(ctx workflow.Context) {
 
 // project writes the order projection with the next version.
 func (w *orderWorkflow) project(ctx workflow.Context) error {
+	return w.projectAsync(ctx).Get(ctx, nil)
+}
+
+// projectAsync starts project.
+func (w *orderWorkflow) projectAsync(ctx workflow.Context) workflow.Future {
 	w.version++
 	actx := workflow.WithActivityOptions(ctx, storeOptions)
 	return workflow.ExecuteActivity(actx, activities.NameProjectOrder, activities.ProjectOrderInput{
 		WorkflowID: w.id, Order: w.order, Stage: w.stage, Stuck: w.stuck, StuckReason: w.stuckReason,
 		ActionRequired: w.actionRequired, Version: w.version, At: workflow.Now(ctx),
-	}).Get(ctx, nil)
+	})
 }

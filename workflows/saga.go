@@ -109,10 +109,7 @@ func (w *orderWorkflow) requireAction(ctx workflow.Context, reason string) error
 	if err := workflow.UpsertTypedSearchAttributes(ctx, saActionRequired.ValueSet(true), saStuckReason.ValueSet(reason)); err != nil {
 		return err
 	}
-	if err := w.project(ctx); err != nil {
-		return err
-	}
-	return w.emitActionRequired(ctx, reason)
+	return w.projectAndEmit(ctx, activities.EventActionRequired, w.actionRequiredData(reason))
 }
 
 // compensate runs an undo step of a saga; when it fails for good the order

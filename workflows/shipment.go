@@ -55,6 +55,9 @@ type shipmentWorkflow struct {
 	pending  []logistics.TrackingUpdate
 	failures int  // consecutive failed polls, for back-off
 	emits    bool // status changes go to the outbox (workflow version)
+	// together: a status change's projection and event are written side
+	// by side (workflow version "parallel-projection").
+	together bool
 	// backstop: a push channel is polled after silence and once more when
 	// the parcel's journey ends (workflow version), so lost or late pushes
 	// still reach the timeline.
@@ -76,9 +79,12 @@ func ShipmentWorkflow(ctx workflow.Context, in ShipmentInput) (ShipmentResult, e
 }
 
 func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
-	w.emits = workflow.GetVersion(ctx, "outbound-events", workflow.DefaultVersion, 1) == 1
-	w.backstop = workflow.GetVersion(ctx, "push-backstop-polls", workflow.DefaultVersion, 1) == 1
-	w.batched = workflow.GetVersion(ctx, "batch-tracking", workflow.DefaultVersion, 1) == 1
+	// Version 1 of "parallel-projection" also stands for the changes
+	// before it: one marker instead of one per change (see sinceVersion).
+	w.together = workflow.GetVersion(ctx, changeParallelProjection, workflow.DefaultVersion, 1) == 1
+	w.emits = sinceVersion(ctx, w.together, "outbound-events")
+	w.backstop = sinceVersion(ctx, w.together, "push-backstop-polls")
+	w.batched = sinceVersion(ctx, w.together, "batch-tracking")
 	w.pending, w.in.Pending = w.in.Pending, nil
 	ch := workflow.GetSignalChannelWithOptions(ctx, logistics.SignalTrackingEvent, workflow.SignalChannelOptions{
 		Description: `Tracking events for this shipment (the API sends carrier pushes here; ops may send manual scans). ` +
@@ -316,9 +322,13 @@ func (w *shipmentWorkflow) apply(ctx workflow.Context, events []logistics.Tracki
 	sh.UpdatedAt = workflow.Now(ctx)
 	w.in.Version++
 	actx := workflow.WithActivityOptions(ctx, storeOptions)
-	if err := workflow.ExecuteActivity(actx, activities.NameProjectShipment, activities.ProjectShipmentInput{
-		WorkflowID: w.id, Shipment: *sh, Version: w.in.Version}).Get(ctx, nil); err != nil {
-		return err
+	projected := workflow.ExecuteActivity(actx, activities.NameProjectShipment, activities.ProjectShipmentInput{
+		WorkflowID: w.id, Shipment: *sh, Version: w.in.Version})
+	if !w.together {
+		// Runs from before "parallel-projection": the event after the write.
+		if err := projected.Get(ctx, nil); err != nil {
+			return err
+		}
 	}
 	if w.emits && sh.Status != before.Status {
 		data := map[string]any{"shipment_number": sh.Number, "carrier": sh.Carrier,
@@ -329,6 +339,10 @@ func (w *shipmentWorkflow) apply(ctx workflow.Context, events []logistics.Tracki
 			OrderID: sh.OrderID, Type: activities.EventStatusChanged, Data: data, OccurredAt: workflow.Now(ctx)}).Get(ctx, nil); err != nil {
 			return err
 		}
+	}
+	// The projection is written before the order hears of the change.
+	if err := projected.Get(ctx, nil); err != nil {
+		return err
 	}
 	return workflow.SignalExternalWorkflow(ctx, w.in.ParentWorkflowID, "", signalShipmentProgress, ShipmentProgress{
 		Number: sh.Number, Carrier: sh.Carrier, TrackingNumber: sh.TrackingNumber, Status: sh.Status, Phase: sh.Phase,
