@@ -270,7 +270,7 @@ func (f *fakeStore) ClaimOrderIntake(_ context.Context, c store.OrderIntakeClaim
 	}
 	f.intakes[key] = fakeIntake{webhookID: c.WebhookID, claim: c.Claim, claimedAt: c.At}
 	f.writes = append(f.writes, "claim intake "+key+" for "+c.WebhookID)
-	return store.IntakeDecision{Outcome: store.IntakeFirst, WebhookID: c.WebhookID}, nil
+	return store.IntakeDecision{Outcome: store.IntakeFirst, WebhookID: c.WebhookID, TookOver: ok}, nil
 }
 
 func (f *fakeStore) ReleaseOrderIntake(_ context.Context, merchantID, orderID, claim string) error {

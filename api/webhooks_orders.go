@@ -166,6 +166,16 @@ func (s *Server) intakeOrder(c *gin.Context, ev orderEvent, webhookID, workflowI
 			startCtx, cancel := context.WithTimeout(ctx, intakeStartTimeout)
 			err := s.signalWithStart(startCtx, workflowID, ev)
 			cancel()
+			if d.TookOver && logistics.ErrorCode(err) == logistics.CodeConflict {
+				// The order's workflow has run and finished, so the holder
+				// whose claim this was started it and died before recording
+				// its answer (only an intake holder starts an order). The
+				// order was received: complete its intake rather than refuse
+				// every retry for ever.
+				log.Warn("order started by an abandoned delivery has finished; intake completed", "workflow_id", workflowID)
+				s.record(c, rec, http.StatusAccepted, answer)
+				return
+			}
 			if err != nil {
 				s.releaseIntake(c, claim)
 				s.fail(c, err)

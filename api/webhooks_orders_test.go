@@ -484,6 +484,23 @@ func TestOrderCreatedReleasesItsClaimWhenTheStartFails(t *testing.T) {
 	}
 }
 
+// TestOrderCreatedCompletesAnAbandonedIntake: a delivery whose process
+// died after starting the order left its claim unanswered; by the time the
+// claim is taken over the order has finished. The retry completes the
+// intake (202) instead of being refused for ever.
+func TestOrderCreatedCompletesAnAbandonedIntake(t *testing.T) {
+	h := newHarness(t)
+	h.store.intakes["m_demo/TT-10001"] = fakeIntake{webhookID: "wh_1", claim: "dead-process", claimedAt: h.now.Add(-time.Hour)}
+	h.temporal.setErr(serviceerror.NewWorkflowExecutionAlreadyStarted("workflow already finished", "", ""))
+	rec := h.postOrder("wh_1", orderCreatedBody(t, nil))
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+	assert.JSONEq(t, `{"order_id":"TT-10001","merchant_id":"m_demo","workflow_id":"order/m_demo/TT-10001","stage":"received"}`, rec.Body.String())
+	again := h.postOrder("wh_1", orderCreatedBody(t, nil))
+	assert.Equal(t, rec.Body.String(), again.Body.String(), "later retries get the same answer")
+	other := h.postOrder("wh_other", orderCreatedBody(t, nil))
+	assert.Equal(t, http.StatusOK, other.Code, "another delivery is a duplicate")
+}
+
 // TestWebhookReplayAndForgery is the forger's side of the intake: a
 // webhook-id reused with another, validly signed body, and a signature
 // from a secret whose rotation has ended. Neither has any effect.

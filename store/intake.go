@@ -62,6 +62,10 @@ type OrderIntakeClaim struct {
 type IntakeDecision struct {
 	Outcome   IntakeOutcome
 	WebhookID string
+	// TookOver is set with IntakeFirst when the claim was taken over from
+	// a holder that outlived its lease without recording an answer: that
+	// holder may have started the order before its process died.
+	TookOver bool
 }
 
 type orderIntakeRow struct {
@@ -141,7 +145,7 @@ func (s *Store) ClaimOrderIntake(ctx context.Context, c OrderIntakeClaim) (Intak
 			return IntakeDecision{}, fmt.Errorf("take over intake of order %s/%s: %w", c.MerchantID, c.OrderID, res.Error)
 		}
 		if res.RowsAffected == 1 {
-			return first, nil
+			return IntakeDecision{Outcome: IntakeFirst, WebhookID: c.WebhookID, TookOver: true}, nil
 		}
 	}
 	// Claims kept changing hands under us: let the caller ask again later.

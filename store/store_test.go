@@ -420,7 +420,9 @@ func TestOrderIntake(t *testing.T) {
 		t.Run("a claim that outlives its lease unanswered is taken over", func(t *testing.T) {
 			assert.Equal(t, first("lw1"), decide(t, s, claim("m_1", "o_4", "lw1", "c1", base)))
 			assert.Equal(t, pending("lw1"), decide(t, s, claim("m_1", "o_4", "lw2", "c2", base.Add(lease-time.Second))))
-			assert.Equal(t, first("lw2"), decide(t, s, claim("m_1", "o_4", "lw2", "c2", base.Add(lease))))
+			tookOver := first("lw2")
+			tookOver.TookOver = true
+			assert.Equal(t, tookOver, decide(t, s, claim("m_1", "o_4", "lw2", "c2", base.Add(lease))), "taken over, and said so")
 			assert.Equal(t, pending("lw2"), decide(t, s, claim("m_1", "o_4", "lw1", "c1", base.Add(lease))), "the old holder lost it")
 			require.NoError(t, s.ReleaseOrderIntake(t.Context(), "m_1", "o_4", "c1"))
 			record(t, s, "lw2", "m_1", "o_4", 202)
