@@ -191,7 +191,7 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 // them: deleted once delivered (or moot), postponed otherwise.
 func (r *Relay) deliver(ctx context.Context, batch []store.TrackingHandoff) error {
 	first := batch[0]
-	update := logistics.TrackingUpdate{WebhookID: first.WebhookID}
+	update := logistics.TrackingUpdate{WebhookID: first.WebhookID, Stored: true}
 	ids := make([]int64, len(batch))
 	attempts := 0
 	for i, h := range batch {

@@ -73,6 +73,10 @@ type AddressUpdated struct {
 type TrackingUpdate struct {
 	WebhookID string          `json:"webhook_id"`
 	Events    []TrackingEvent `json:"events"`
+	// Stored says the events are in the shipment's timeline already: the
+	// API stored them when it accepted them, so the workflow need not
+	// store them again (ops sending the signal by hand leave it false).
+	Stored bool `json:"stored,omitempty"`
 }
 
 // OpsAction is the payload of the ops.* signals. Carrier and Service are

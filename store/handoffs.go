@@ -167,7 +167,7 @@ const acceptTrackingSQL = `WITH rec AS (
   ON CONFLICT (dedup_key) DO NOTHING
 ), ho AS (
   INSERT INTO tracking_handoffs (workflow_id, tracking_number, webhook_id, events, next_attempt_at, created_at)
-  SELECT h.workflow_id, h.tracking_number, $2, h.events::jsonb, $9, $9
+  SELECT h.workflow_id, h.tracking_number, $2, h.events, $9, $9
   FROM unnest($29::text[], $30::text[], $31::text[]) AS h(workflow_id, tracking_number, events)
   WHERE EXISTS (SELECT 1 FROM rec)
 )

@@ -55,6 +55,12 @@ var (
 // and events side by side (see orderWorkflow.projectAndEmit).
 const changeParallelProjection = "parallel-projection"
 
+// changeStoredHandoffs is the workflow version that does not store again
+// the tracking events the API stored when it accepted them
+// (TrackingUpdate.Stored). It is asked for only when such an update
+// arrives, so runs that never get one record no marker for it.
+const changeStoredHandoffs = "stored-handoffs"
+
 // sinceVersion reports whether the run takes version 1 of changeID, the
 // newest of every change before "parallel-projection". A run on version 1
 // of "parallel-projection" (implied) started after all of them, so it

@@ -66,6 +66,9 @@ type shipmentWorkflow struct {
 	// and a run continues as new at continueAsNewAt, handing its pending
 	// updates over (workflow version "batch-tracking").
 	batched bool
+	// skipStored: updates the API stored already are not stored again
+	// (workflow version "stored-handoffs", asked once: askedStored).
+	skipStored, askedStored bool
 }
 
 // ShipmentWorkflow follows one parcel's tracking until it ends: by push
@@ -267,16 +270,18 @@ func (w *shipmentWorkflow) recordBatch(ctx workflow.Context) error {
 	w.pending = nil
 	var events []logistics.TrackingEvent
 	for _, u := range batch {
+		if u.Stored && w.storedByAPI(ctx) {
+			continue // in the timeline since the API accepted it
+		}
 		events = append(events, u.Events...)
 	}
-	if len(events) == 0 {
-		return nil
-	}
-	sh := w.in.Shipment
-	actx := workflow.WithActivityOptions(ctx, storeOptions)
-	if err := workflow.ExecuteActivity(actx, activities.NameRecordTracking, activities.RecordTrackingInput{
-		MerchantID: sh.MerchantID, OrderID: sh.OrderID, Number: sh.Number, Events: events}).Get(ctx, nil); err != nil {
-		return err
+	if len(events) > 0 {
+		sh := w.in.Shipment
+		actx := workflow.WithActivityOptions(ctx, storeOptions)
+		if err := workflow.ExecuteActivity(actx, activities.NameRecordTracking, activities.RecordTrackingInput{
+			MerchantID: sh.MerchantID, OrderID: sh.OrderID, Number: sh.Number, Events: events}).Get(ctx, nil); err != nil {
+			return err
+		}
 	}
 	for _, u := range batch {
 		if err := w.apply(ctx, u.Events); err != nil {
@@ -284,6 +289,17 @@ func (w *shipmentWorkflow) recordBatch(ctx workflow.Context) error {
 		}
 	}
 	return nil
+}
+
+// storedByAPI reports whether this run trusts TrackingUpdate.Stored
+// (workflow version "stored-handoffs"). Runs recorded before it stored every
+// update, flagged or not, and still do on replay.
+func (w *shipmentWorkflow) storedByAPI(ctx workflow.Context) bool {
+	if !w.askedStored {
+		w.skipStored = workflow.GetVersion(ctx, changeStoredHandoffs, workflow.DefaultVersion, 1) == 1
+		w.askedStored = true
+	}
+	return w.skipStored
 }
 
 // apply moves the shipment forward through the events, oldest first, using

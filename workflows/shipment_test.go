@@ -92,6 +92,45 @@ func TestShipmentStoresABurstWithOneWrite(t *testing.T) {
 		"each status change is still published")
 }
 
+// TestShipmentTrustsScansTheAPIStored: updates the API stored when it
+// accepted them (Stored) are applied but not written again; others are.
+func TestShipmentTrustsScansTheAPIStored(t *testing.T) {
+	h := newHarness(t, &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush})
+	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(nil)
+	picked := ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1")
+	moving := ev(logistics.StatusInTransit, logistics.PhaseLineHaul, 2, "express-1")
+	manual := ev(logistics.StatusInTransit, logistics.PhaseLineHaul, 3, "express-1")
+	manual.RawCode = "MANUAL"
+	done := ev(logistics.StatusDelivered, logistics.PhaseLastMile, 4, "express-1")
+	h.at(time.Hour, func() {
+		h.env.SignalWorkflow(logistics.SignalTrackingEvent, logistics.TrackingUpdate{WebhookID: "a", Stored: true,
+			Events: []logistics.TrackingEvent{picked, moving}})
+	})
+	h.at(2*time.Hour, func() {
+		h.env.SignalWorkflow(logistics.SignalTrackingEvent, logistics.TrackingUpdate{WebhookID: "ops", Events: []logistics.TrackingEvent{manual}})
+	})
+	h.at(3*time.Hour, func() {
+		h.env.SignalWorkflow(logistics.SignalTrackingEvent, logistics.TrackingUpdate{WebhookID: "b", Stored: true,
+			Events: []logistics.TrackingEvent{done}})
+	})
+	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, workflows.ShipmentInput{ParentWorkflowID: "order/m_demo/TT-1",
+		Shipment: logistics.Shipment{MerchantID: "m_demo", OrderID: "TT-1", Number: 1, Carrier: "express",
+			TrackingNumber: "express-1", Status: logistics.StatusInfoReceived, Phase: logistics.PhaseOrigin, Origin: "CN", Destination: "GB"},
+		Channel:      logistics.Channel{Carrier: "express", Capabilities: logistics.Capabilities{Tracking: logistics.TrackingPush}},
+		PollInterval: time.Hour, Version: 1})
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	require.Len(t, h.store.events, 1, "only the scan the API did not store is written")
+	assert.True(t, h.store.events[manual.DedupKey()])
+	var progress []logistics.Status
+	for _, rec := range h.store.shipments {
+		progress = append(progress, rec.Shipment.Status)
+	}
+	assert.Equal(t, []logistics.Status{logistics.StatusInTransit, logistics.StatusDelivered}, progress,
+		"stored scans still move the status (one change per update)")
+}
+
 // TestShipmentHandlesScansHandedOver: scans the previous run handed over
 // at continue-as-new are stored and applied first.
 func TestShipmentHandlesScansHandedOver(t *testing.T) {
