@@ -575,6 +575,9 @@ type fakeTemporal struct {
 	// delay makes SignalWithStartWorkflow take that long, as a real call
 	// over the network does, so concurrent requests overlap it.
 	delay time.Duration
+	// failAfter, when positive, makes SignalWorkflow fail once it has
+	// succeeded that many times.
+	failAfter int
 }
 
 func (f *fakeTemporal) SignalWithStartWorkflow(_ context.Context, workflowID, signalName string, signalArg any,
@@ -598,6 +601,9 @@ func (f *fakeTemporal) SignalWorkflow(_ context.Context, workflowID, _ string, s
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return f.err
+	}
+	if f.failAfter > 0 && len(f.calls) >= f.failAfter {
+		return errors.New("rpc error: code = Unavailable")
 	}
 	f.calls = append(f.calls, temporalCall{Method: "SignalWorkflow", WorkflowID: workflowID, Signal: signalName, Arg: arg})
 	return nil

@@ -40,9 +40,6 @@ const (
 	// relayMaxBackoff caps the wait between attempts at one hand-off: a
 	// shipment workflow that is not running yet, or Temporal being down.
 	relayMaxBackoff = 5 * time.Minute
-	// relayMaxEvents caps the events of one signal (Temporal bounds a
-	// payload's size).
-	relayMaxEvents = 1000
 )
 
 // RelayOptions configures a Relay; zero values take the defaults.
@@ -62,9 +59,10 @@ type RelayOptions struct {
 	Concurrency int
 	// Linger is how long a woken relay waits for more to arrive before it
 	// claims (default 100ms; negative: not at all). Under a stream of
-	// webhooks a shipment then gets one signal, one workflow task and one
-	// activity per linger instead of one per webhook.
+	// webhooks a shipment's signals then arrive together and share one
+	// workflow task per linger instead of one per webhook.
 	Linger time.Duration
+	// Logger receives the relay's logs (default slog.Default()).
 	Logger *slog.Logger
 	// Metrics, if set, receives the relay's counters
 	// (crossdock_tracking_handoffs_total by outcome, and the events
@@ -77,8 +75,8 @@ type RelayOptions struct {
 // Relay hands accepted tracking events to their shipment workflows. The
 // API acknowledges a carrier webhook or an ops import once its events and
 // their hand-off are committed (AcceptTracking), without waiting for
-// Temporal; the relay then signals each shipment's workflow with every
-// event waiting for it, in one signal, and deletes the hand-offs. A signal
+// Temporal; the relay then signals each shipment's workflow, one signal
+// per accepted submission, and deletes the hand-offs. A signal
 // that fails is retried with backoff, so nothing acknowledged is lost while
 // Temporal is away; hand-offs of a finished shipment are dropped (its
 // tracking can no longer change). Delivery is at least once: the workflow
@@ -187,39 +185,54 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	return len(claimed), g.Wait()
 }
 
-// deliver signals one workflow with a batch of its hand-offs and settles
-// them: deleted once delivered (or moot), postponed otherwise.
+// deliver signals one workflow its hand-offs, oldest first, one signal
+// each: every submission stays its own update, so the workflow publishes
+// each status change the carrier reported, as it would have had each been
+// signalled on arrival (signals that arrive together still share the
+// workflow's task). Delivered hand-offs are deleted; from the first that
+// fails on, the rest are postponed (or dropped if the shipment finished).
 func (r *Relay) deliver(ctx context.Context, batch []store.TrackingHandoff) error {
 	first := batch[0]
-	update := logistics.TrackingUpdate{WebhookID: first.WebhookID, Stored: true}
-	ids := make([]int64, len(batch))
+	log := r.log.With("workflow_id", first.WorkflowID, "tracking_number", first.TrackingNumber)
+	var done []int64
+	var err error
+	events := 0
+	for _, h := range batch {
+		update := logistics.TrackingUpdate{WebhookID: h.WebhookID, Events: h.Events, Stored: true}
+		if err = r.tc.SignalWorkflow(ctx, h.WorkflowID, "", logistics.SignalTrackingEvent, update); err != nil {
+			break
+		}
+		done = append(done, h.ID)
+		events += len(h.Events)
+	}
+	r.outcomes.WithLabelValues("delivered").Add(float64(len(done)))
+	r.events.Add(float64(events))
+	if err := r.st.CompleteTrackingHandoffs(ctx, done); err != nil {
+		return err
+	}
+	if err == nil {
+		return nil
+	}
+	rest := make([]int64, 0, len(batch)-len(done))
 	attempts := 0
-	for i, h := range batch {
-		update.Events = append(update.Events, h.Events...)
-		ids[i] = h.ID
+	for _, h := range batch[len(done):] {
+		rest = append(rest, h.ID)
 		attempts = max(attempts, h.Attempts)
 	}
-	log := r.log.With("workflow_id", first.WorkflowID, "tracking_number", first.TrackingNumber, "handoffs", len(batch))
-	err := r.tc.SignalWorkflow(ctx, first.WorkflowID, "", logistics.SignalTrackingEvent, update)
 	if isWorkflowNotFound(err) {
 		ref, lerr := r.st.ShipmentByTrackingNumber(ctx, first.TrackingNumber)
 		if lerr == nil && ref.Status.Terminal() {
 			// A late scan of a finished shipment: its timeline keeps it,
 			// its status can no longer change.
-			log.Info("tracking hand-off for a finished shipment dropped", "status", string(ref.Status))
-			r.outcomes.WithLabelValues("dropped").Add(float64(len(ids)))
-			return r.st.CompleteTrackingHandoffs(ctx, ids)
+			log.Info("tracking hand-off for a finished shipment dropped", "status", string(ref.Status), "handoffs", len(rest))
+			r.outcomes.WithLabelValues("dropped").Add(float64(len(rest)))
+			return r.st.CompleteTrackingHandoffs(ctx, rest)
 		}
 	}
-	if err != nil {
-		next := r.opts.Now().Add(relayBackoff(attempts))
-		log.Warn("tracking hand-off not delivered; will retry", "attempts", attempts, "next_attempt_at", next, "error", err)
-		r.outcomes.WithLabelValues("retried").Add(float64(len(ids)))
-		return r.st.RetryTrackingHandoffs(ctx, ids, next, err.Error())
-	}
-	r.outcomes.WithLabelValues("delivered").Add(float64(len(ids)))
-	r.events.Add(float64(len(update.Events)))
-	return r.st.CompleteTrackingHandoffs(ctx, ids)
+	next := r.opts.Now().Add(relayBackoff(attempts))
+	log.Warn("tracking hand-off not delivered; will retry", "handoffs", len(rest), "attempts", attempts, "next_attempt_at", next, "error", err)
+	r.outcomes.WithLabelValues("retried").Add(float64(len(rest)))
+	return r.st.RetryTrackingHandoffs(ctx, rest, next, err.Error())
 }
 
 // relayBackoff is the wait after the attempts-th failed attempt: 1s
@@ -229,29 +242,20 @@ func relayBackoff(attempts int) time.Duration {
 	return min(d, relayMaxBackoff)
 }
 
-// groupHandoffs groups claimed hand-offs by workflow, keeping their order,
-// into batches of at most relayMaxEvents events (a hand-off larger than
-// that goes alone).
+// groupHandoffs groups claimed hand-offs by workflow, each group in the
+// order they were accepted, the groups in the order of their first.
 func groupHandoffs(claimed []store.TrackingHandoff) [][]store.TrackingHandoff {
 	var order []string
-	byWorkflow := map[string][][]store.TrackingHandoff{}
-	counts := map[string]int{}
+	byWorkflow := map[string][]store.TrackingHandoff{}
 	for _, h := range claimed {
-		batches, seen := byWorkflow[h.WorkflowID]
-		if !seen {
+		if _, seen := byWorkflow[h.WorkflowID]; !seen {
 			order = append(order, h.WorkflowID)
 		}
-		if len(batches) == 0 || counts[h.WorkflowID]+len(h.Events) > relayMaxEvents {
-			batches = append(batches, nil)
-			counts[h.WorkflowID] = 0
-		}
-		batches[len(batches)-1] = append(batches[len(batches)-1], h)
-		counts[h.WorkflowID] += len(h.Events)
-		byWorkflow[h.WorkflowID] = batches
+		byWorkflow[h.WorkflowID] = append(byWorkflow[h.WorkflowID], h)
 	}
-	var out [][]store.TrackingHandoff
-	for _, id := range order {
-		out = append(out, byWorkflow[id]...)
+	out := make([][]store.TrackingHandoff, len(order))
+	for i, id := range order {
+		out[i] = byWorkflow[id]
 	}
 	return out
 }

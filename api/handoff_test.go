@@ -45,7 +45,7 @@ func newRelayFakes() (*fakeStore, *fakeTemporal) {
 
 func TestRelay(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
-	t.Run("one signal per workflow carries every waiting event, oldest hand-off first", func(t *testing.T) {
+	t.Run("one signal per submission, each workflow's in the order accepted", func(t *testing.T) {
 		st, tc := newRelayFakes()
 		queueHandoffs(t, st, 2, "SBX1", "SBX2", "SBX1")
 		r := NewRelay(st, tc, RelayOptions{Concurrency: 1, Logger: quiet})
@@ -53,27 +53,30 @@ func TestRelay(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 3, n)
 		calls := tc.recorded()
-		require.Len(t, calls, 2)
-		assert.Equal(t, "shipment/m_demo/TT-1/1", calls[0].WorkflowID)
-		assert.Equal(t, logistics.SignalTrackingEvent, calls[0].Signal)
-		assert.Len(t, calls[0].Arg.(logistics.TrackingUpdate).Events, 4)
-		assert.Equal(t, "wh_SBX1_0", calls[0].Arg.(logistics.TrackingUpdate).WebhookID)
-		assert.Len(t, calls[1].Arg.(logistics.TrackingUpdate).Events, 2)
+		require.Len(t, calls, 3)
+		for i, want := range []struct{ workflow, webhook string }{
+			{"shipment/m_demo/TT-1/1", "wh_SBX1_0"}, {"shipment/m_demo/TT-1/1", "wh_SBX1_2"}, {"shipment/m_demo/TT-2/1", "wh_SBX2_1"},
+		} {
+			assert.Equal(t, want.workflow, calls[i].WorkflowID)
+			assert.Equal(t, logistics.SignalTrackingEvent, calls[i].Signal)
+			u := calls[i].Arg.(logistics.TrackingUpdate)
+			assert.Equal(t, want.webhook, u.WebhookID)
+			assert.True(t, u.Stored, "the API stored them")
+			assert.Len(t, u.Events, 2)
+		}
 		assert.Zero(t, st.pendingHandoffs())
 		assert.Equal(t, 3.0, testutil.ToFloat64(r.outcomes.WithLabelValues("delivered")))
 		assert.Equal(t, 6.0, testutil.ToFloat64(r.events))
 	})
-	t.Run("a signal carries at most relayMaxEvents events", func(t *testing.T) {
+	t.Run("a failure postpones that hand-off and the workflow's later ones only", func(t *testing.T) {
 		st, tc := newRelayFakes()
-		queueHandoffs(t, st, relayMaxEvents/2+1, "SBX1", "SBX1", "SBX1")
+		queueHandoffs(t, st, 1, "SBX1", "SBX1")
+		tc.failAfter = 1
 		r := NewRelay(st, tc, RelayOptions{Concurrency: 1, Logger: quiet})
 		_, err := r.RunOnce(t.Context())
 		require.NoError(t, err)
-		calls := tc.recorded()
-		require.Len(t, calls, 3)
-		for _, c := range calls {
-			assert.LessOrEqual(t, len(c.Arg.(logistics.TrackingUpdate).Events), relayMaxEvents)
-		}
+		assert.Len(t, tc.recorded(), 1)
+		assert.Equal(t, 1, st.pendingHandoffs(), "the first is delivered, the second waits")
 	})
 	t.Run("a finished shipment's hand-off is dropped, a not-yet-running one kept", func(t *testing.T) {
 		st, tc := newRelayFakes()

@@ -129,9 +129,10 @@ func (s *Server) getOrder(c *gin.Context) {
 }
 
 // getOrderTracking handles GET /v1/orders/:order_id/tracking. It is the
-// merchant API's hottest read: the store answers it with two indexed
-// queries (the order's standing, then its events) instead of loading the
-// whole order, and the answer is encoded straight into the response.
+// merchant API's hottest read: the store answers it with one statement
+// (the order's standing and its events, each part on its index) instead of
+// loading the whole order, and the answer is encoded straight into the
+// response.
 // Another merchant's order answers exactly like a missing one.
 func (s *Server) getOrderTracking(c *gin.Context) {
 	orderID := c.Param("order_id")
