@@ -219,6 +219,12 @@ func (f *fakeStore) FindWebhook(_ context.Context, source, id string) (store.Web
 func (f *fakeStore) RecordWebhook(_ context.Context, rec store.WebhookRecord) (store.WebhookRecord, bool, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
+	return f.recordLocked(rec, err)
+}
+
+// recordLocked records rec unless it is recorded already, as RecordWebhook
+// does; the caller holds f.mu and passes enter's error.
+func (f *fakeStore) recordLocked(rec store.WebhookRecord, err error) (store.WebhookRecord, bool, error) {
 	f.checkText(rec.Source, rec.ID, rec.EventType, rec.MerchantID, rec.OrderID)
 	if err == nil {
 		err = f.recordErr
@@ -377,20 +383,10 @@ func (f *fakeStore) ShipmentsByTrackingNumbers(_ context.Context, numbers []stri
 func (f *fakeStore) AcceptTracking(_ context.Context, a store.TrackingAcceptance) (store.WebhookRecord, bool, error) {
 	err := f.enter()
 	defer f.mu.Unlock()
-	rec := a.Record
-	f.checkText(rec.Source, rec.ID, rec.EventType)
-	if err == nil {
-		err = f.recordErr
+	rec, inserted, err := f.recordLocked(a.Record, err)
+	if err != nil || !inserted {
+		return rec, inserted, err
 	}
-	if err != nil {
-		return store.WebhookRecord{}, false, err
-	}
-	if first, ok := f.webhooks[webhookKey(rec.Source, rec.ID)]; ok {
-		return first, false, nil
-	}
-	rec.Response = bytes.Clone(rec.Response)
-	f.webhooks[webhookKey(rec.Source, rec.ID)] = rec
-	f.writes = append(f.writes, "record webhook "+rec.Source+" "+rec.ID)
 	for _, sh := range a.Shipments {
 		for _, e := range sh.Events {
 			f.checkText(e.TrackingNumber, e.RawCode, e.RawDescription, e.Location.City, e.RecordedBy)

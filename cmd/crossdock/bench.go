@@ -1016,9 +1016,8 @@ func (r *benchRun) waitStored(ctx context.Context, orderIDs []string, want int) 
 
 // handoffBacklog counts the accepted tracking hand-offs not yet signalled
 // to their workflows.
-func (r *benchRun) handoffBacklog(ctx context.Context) (int, error) {
-	var n int
-	err := r.pool.QueryRow(ctx, `SELECT count(*) FROM tracking_handoffs`).Scan(&n)
+func (r *benchRun) handoffBacklog(ctx context.Context) (int64, error) {
+	n, _, err := r.st.TrackingHandoffBacklog(ctx)
 	return n, err
 }
 
