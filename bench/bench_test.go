@@ -111,3 +111,36 @@ func TestClosedLoopCountsTheWindowOnly(t *testing.T) {
 	assert.Positive(t, res.Errors)
 	require.Error(t, res.FirstError)
 }
+
+func TestWindowShare(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	from, to := at(10), at(20)
+	for _, tc := range []struct {
+		name       string
+		start, end int
+		want       float64
+	}{
+		{"inside", 12, 14, 1},
+		{"before", 0, 5, 0},
+		{"after", 21, 30, 0},
+		{"ends inside", 5, 15, 0.5},
+		{"starts inside", 15, 25, 0.5},
+		{"spans the window", 0, 40, 0.25},
+		{"instant inside", 12, 12, 1},
+		{"instant outside", 25, 25, 0},
+	} {
+		assert.InDelta(t, tc.want, windowShare(at(tc.start), at(tc.end), from, to), 1e-9, tc.name)
+	}
+}
+
+// Operations as long as the window are counted by their share of it, not
+// quantised to whole completions: 4 workers, 60 ms each, a 50 ms window,
+// do 4/0.06 = 66.7 operations a second whether or not one ends inside it.
+func TestClosedLoopRateOfLongOperations(t *testing.T) {
+	res := ClosedLoop(context.Background(), 4, 30*time.Millisecond, 50*time.Millisecond, func(context.Context, int) error {
+		time.Sleep(60 * time.Millisecond)
+		return nil
+	})
+	require.Zero(t, res.Errors)
+	assert.InDelta(t, 4/0.06, res.PerSecond, 4/0.06*0.25)
+}
