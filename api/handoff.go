@@ -37,6 +37,10 @@ const (
 	DefaultRelayBatch       = 500
 	DefaultRelayConcurrency = 8
 	DefaultRelayLinger      = 100 * time.Millisecond
+	// relayMaxSignalEvents bounds the events of one signal (a few hundred
+	// bytes each as JSON), well inside Temporal's payload limits; a single
+	// hand-off larger than this (an import's share) still goes whole.
+	relayMaxSignalEvents = 1000
 	// relayMaxBackoff caps the wait between attempts at one hand-off: a
 	// shipment workflow that is not running yet, or Temporal being down.
 	relayMaxBackoff = 5 * time.Minute
@@ -59,7 +63,7 @@ type RelayOptions struct {
 	Concurrency int
 	// Linger is how long a woken relay waits for more to arrive before it
 	// claims (default 100ms; negative: not at all). Under a stream of
-	// webhooks a shipment's signals then arrive together and share one
+	// webhooks a shipment's submissions then go in one signal and one
 	// workflow task per linger instead of one per webhook.
 	Linger time.Duration
 	// Logger receives the relay's logs (default slog.Default()).
@@ -76,7 +80,8 @@ type RelayOptions struct {
 // API acknowledges a carrier webhook or an ops import once its events and
 // their hand-off are committed (AcceptTracking), without waiting for
 // Temporal; the relay then signals each shipment's workflow, one signal
-// per accepted submission, and deletes the hand-offs. A signal
+// for all of its waiting submissions (each kept as its own part), and
+// deletes the hand-offs. A signal
 // that fails is retried with backoff, so nothing acknowledged is lost while
 // Temporal is away; hand-offs of a finished shipment are dropped (its
 // tracking can no longer change). Delivery is at least once: the workflow
@@ -170,7 +175,7 @@ func (r *Relay) Run(ctx context.Context) error {
 }
 
 // RunOnce claims the due hand-offs (at most Batch), signals each workflow
-// once with all of its events and settles every claimed hand-off. It
+// its hand-offs (see deliver) and settles every claimed hand-off. It
 // returns how many hand-offs it claimed.
 func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	claimed, err := r.st.ClaimTrackingHandoffs(ctx, r.opts.Now(), r.opts.Lease, r.opts.Batch)
@@ -185,25 +190,34 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	return len(claimed), g.Wait()
 }
 
-// deliver signals one workflow its hand-offs, oldest first, one signal
-// each: every submission stays its own update, so the workflow publishes
-// each status change the carrier reported, as it would have had each been
-// signalled on arrival (signals that arrive together still share the
-// workflow's task). Delivered hand-offs are deleted; from the first that
-// fails on, the rest are postponed (or dropped if the shipment finished).
+// deliver signals one workflow its hand-offs, oldest first, as few signals
+// as the size bound allows: each signal carries its hand-offs as separate
+// parts (TrackingUpdate.Parts), so the workflow applies every submission on
+// its own and publishes each status change the carrier reported, as it
+// would have had each been signalled on arrival, for one signal (and one
+// workflow task) instead of one per submission. Delivered hand-offs are
+// deleted; from the first signal that fails on, the rest are postponed (or
+// dropped if the shipment finished).
 func (r *Relay) deliver(ctx context.Context, batch []store.TrackingHandoff) error {
 	first := batch[0]
 	log := r.log.With("workflow_id", first.WorkflowID, "tracking_number", first.TrackingNumber)
 	var done []int64
 	var err error
 	events := 0
-	for _, h := range batch {
-		update := logistics.TrackingUpdate{WebhookID: h.WebhookID, Events: h.Events, Stored: true}
-		if err = r.tc.SignalWorkflow(ctx, h.WorkflowID, "", logistics.SignalTrackingEvent, update); err != nil {
+	for start := 0; start < len(batch); {
+		end, n := start+1, len(batch[start].Events)
+		for end < len(batch) && n+len(batch[end].Events) <= relayMaxSignalEvents {
+			n += len(batch[end].Events)
+			end++
+		}
+		if err = r.tc.SignalWorkflow(ctx, first.WorkflowID, "", logistics.SignalTrackingEvent, handoffUpdate(batch[start:end])); err != nil {
 			break
 		}
-		done = append(done, h.ID)
-		events += len(h.Events)
+		for _, h := range batch[start:end] {
+			done = append(done, h.ID)
+		}
+		events += n
+		start = end
 	}
 	r.outcomes.WithLabelValues("delivered").Add(float64(len(done)))
 	r.events.Add(float64(events))
@@ -233,6 +247,21 @@ func (r *Relay) deliver(ctx context.Context, batch []store.TrackingHandoff) erro
 	log.Warn("tracking hand-off not delivered; will retry", "handoffs", len(rest), "attempts", attempts, "next_attempt_at", next, "error", err)
 	r.outcomes.WithLabelValues("retried").Add(float64(len(rest)))
 	return r.st.RetryTrackingHandoffs(ctx, rest, next, err.Error())
+}
+
+// handoffUpdate is the signal that hands over hs (one workflow's, oldest
+// first): a single hand-off as it was accepted, several as the parts of one
+// update.
+func handoffUpdate(hs []store.TrackingHandoff) logistics.TrackingUpdate {
+	if len(hs) == 1 {
+		return logistics.TrackingUpdate{WebhookID: hs[0].WebhookID, Events: hs[0].Events, Stored: true}
+	}
+	u := logistics.TrackingUpdate{WebhookID: hs[0].WebhookID, Stored: true, Parts: make([]logistics.TrackingPart, len(hs))}
+	for i, h := range hs {
+		u.Events = append(u.Events, h.Events...)
+		u.Parts[i] = logistics.TrackingPart{WebhookID: h.WebhookID, Events: len(h.Events)}
+	}
+	return u
 }
 
 // relayBackoff is the wait after the attempts-th failed attempt: 1s

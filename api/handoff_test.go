@@ -45,7 +45,7 @@ func newRelayFakes() (*fakeStore, *fakeTemporal) {
 
 func TestRelay(t *testing.T) {
 	quiet := slog.New(slog.DiscardHandler)
-	t.Run("one signal per submission, each workflow's in the order accepted", func(t *testing.T) {
+	t.Run("one signal per workflow, each submission its own part in the order accepted", func(t *testing.T) {
 		st, tc := newRelayFakes()
 		queueHandoffs(t, st, 2, "SBX1", "SBX2", "SBX1")
 		r := NewRelay(st, tc, RelayOptions{Concurrency: 1, Logger: quiet})
@@ -53,30 +53,53 @@ func TestRelay(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 3, n)
 		calls := tc.recorded()
-		require.Len(t, calls, 3)
-		for i, want := range []struct{ workflow, webhook string }{
-			{"shipment/m_demo/TT-1/1", "wh_SBX1_0"}, {"shipment/m_demo/TT-1/1", "wh_SBX1_2"}, {"shipment/m_demo/TT-2/1", "wh_SBX2_1"},
-		} {
-			assert.Equal(t, want.workflow, calls[i].WorkflowID)
-			assert.Equal(t, logistics.SignalTrackingEvent, calls[i].Signal)
-			u := calls[i].Arg.(logistics.TrackingUpdate)
-			assert.Equal(t, want.webhook, u.WebhookID)
-			assert.True(t, u.Stored, "the API stored them")
-			assert.Len(t, u.Events, 2)
+		require.Len(t, calls, 2)
+		for _, c := range calls {
+			assert.Equal(t, logistics.SignalTrackingEvent, c.Signal)
+			assert.True(t, c.Arg.(logistics.TrackingUpdate).Stored, "the API stored them")
 		}
+		assert.Equal(t, "shipment/m_demo/TT-1/1", calls[0].WorkflowID)
+		merged := calls[0].Arg.(logistics.TrackingUpdate)
+		assert.Equal(t, []logistics.TrackingPart{{WebhookID: "wh_SBX1_0", Events: 2}, {WebhookID: "wh_SBX1_2", Events: 2}}, merged.Parts)
+		assert.Len(t, merged.Events, 4)
+		parts := merged.Split()
+		require.Len(t, parts, 2)
+		assert.Equal(t, "wh_SBX1_2", parts[1].WebhookID)
+		assert.True(t, parts[1].Stored)
+
+		assert.Equal(t, "shipment/m_demo/TT-2/1", calls[1].WorkflowID)
+		single := calls[1].Arg.(logistics.TrackingUpdate)
+		assert.Equal(t, "wh_SBX2_1", single.WebhookID)
+		assert.Empty(t, single.Parts, "a single submission goes as it was accepted")
+		assert.Len(t, single.Events, 2)
+
 		assert.Zero(t, st.pendingHandoffs())
 		assert.Equal(t, 3.0, testutil.ToFloat64(r.outcomes.WithLabelValues("delivered")))
 		assert.Equal(t, 6.0, testutil.ToFloat64(r.events))
 	})
+	t.Run("a signal carries at most relayMaxSignalEvents events unless one hand-off has more", func(t *testing.T) {
+		st, tc := newRelayFakes()
+		queueHandoffs(t, st, relayMaxSignalEvents/2, "SBX1", "SBX1", "SBX1")
+		queueHandoffs(t, st, relayMaxSignalEvents+1, "SBX2")
+		r := NewRelay(st, tc, RelayOptions{Concurrency: 1, Logger: quiet})
+		_, err := r.RunOnce(t.Context())
+		require.NoError(t, err)
+		var sizes []int
+		for _, c := range tc.recorded() {
+			sizes = append(sizes, len(c.Arg.(logistics.TrackingUpdate).Events))
+		}
+		assert.Equal(t, []int{relayMaxSignalEvents, relayMaxSignalEvents / 2, relayMaxSignalEvents + 1}, sizes)
+		assert.Zero(t, st.pendingHandoffs())
+	})
 	t.Run("a failure postpones that hand-off and the workflow's later ones only", func(t *testing.T) {
 		st, tc := newRelayFakes()
-		queueHandoffs(t, st, 1, "SBX1", "SBX1")
+		queueHandoffs(t, st, relayMaxSignalEvents, "SBX1", "SBX1")
 		tc.failAfter = 1
 		r := NewRelay(st, tc, RelayOptions{Concurrency: 1, Logger: quiet})
 		_, err := r.RunOnce(t.Context())
 		require.NoError(t, err)
 		assert.Len(t, tc.recorded(), 1)
-		assert.Equal(t, 1, st.pendingHandoffs(), "the first is delivered, the second waits")
+		assert.Equal(t, 1, st.pendingHandoffs(), "the first is delivered, the second (its own signal: too big to share) waits")
 	})
 	t.Run("a finished shipment's hand-off is dropped, a not-yet-running one kept", func(t *testing.T) {
 		st, tc := newRelayFakes()

@@ -77,6 +77,47 @@ type TrackingUpdate struct {
 	// API stored them when it accepted them, so the workflow need not
 	// store them again (ops sending the signal by hand leave it false).
 	Stored bool `json:"stored,omitempty"`
+	// Parts, when set, says the update carries several submissions, in the
+	// order they were accepted: Events holds theirs one after another. The
+	// hand-off relay sends a shipment's waiting submissions in one signal
+	// this way, so they cost one signal instead of one each, and the
+	// workflow still applies each on its own (Split). A worker that
+	// predates Parts reads Events as one update: nothing is lost, only the
+	// status changes within are published as one.
+	Parts []TrackingPart `json:"parts,omitempty"`
+}
+
+// TrackingPart is one submission within a TrackingUpdate: its webhook (or
+// import) id and how many of the update's events are its.
+type TrackingPart struct {
+	WebhookID string `json:"webhook_id"`
+	Events    int    `json:"events"`
+}
+
+// Split returns the submissions u carries, each as its own update, in
+// order: u itself when it has no parts, or parts that do not add up to its
+// events (then it is applied whole, so nothing is lost).
+func (u TrackingUpdate) Split() []TrackingUpdate {
+	if len(u.Parts) == 0 {
+		return []TrackingUpdate{u}
+	}
+	total := 0
+	for _, p := range u.Parts {
+		if p.Events <= 0 {
+			return []TrackingUpdate{u}
+		}
+		total += p.Events
+	}
+	if total != len(u.Events) {
+		return []TrackingUpdate{u}
+	}
+	out := make([]TrackingUpdate, len(u.Parts))
+	at := 0
+	for i, p := range u.Parts {
+		out[i] = TrackingUpdate{WebhookID: p.WebhookID, Events: u.Events[at : at+p.Events : at+p.Events], Stored: u.Stored}
+		at += p.Events
+	}
+	return out
 }
 
 // OpsAction is the payload of the ops.* signals. Carrier and Service are

@@ -114,7 +114,7 @@ func (w *shipmentWorkflow) run(ctx workflow.Context) (ShipmentResult, error) {
 			sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) {
 				var u logistics.TrackingUpdate
 				c.Receive(ctx, &u)
-				w.pending = append(w.pending, u)
+				w.pending = append(w.pending, u.Split()...)
 			})
 			silent := false
 			switch {
@@ -199,7 +199,7 @@ func (w *shipmentWorkflow) drain(ch workflow.ReceiveChannel) {
 		if !ch.ReceiveAsync(&u) {
 			return
 		}
-		w.pending = append(w.pending, u)
+		w.pending = append(w.pending, u.Split()...)
 	}
 }
 

@@ -131,6 +131,38 @@ func TestShipmentTrustsScansTheAPIStored(t *testing.T) {
 		"stored scans still move the status (one change per update)")
 }
 
+// TestShipmentAppliesEachPartOfAHandOff: the relay's one signal carrying
+// several submissions (Parts) publishes each submission's status change,
+// as separate signals would have.
+func TestShipmentAppliesEachPartOfAHandOff(t *testing.T) {
+	h := newHarness(t, &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush})
+	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(nil)
+	picked := ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1")
+	moving := ev(logistics.StatusInTransit, logistics.PhaseLineHaul, 2, "express-1")
+	moving2 := ev(logistics.StatusInTransit, logistics.PhaseLineHaul, 3, "express-1")
+	done := ev(logistics.StatusDelivered, logistics.PhaseLastMile, 4, "express-1")
+	h.at(time.Hour, func() {
+		h.env.SignalWorkflow(logistics.SignalTrackingEvent, logistics.TrackingUpdate{WebhookID: "a", Stored: true,
+			Events: []logistics.TrackingEvent{picked, moving, moving2, done},
+			Parts:  []logistics.TrackingPart{{WebhookID: "a", Events: 1}, {WebhookID: "b", Events: 2}, {WebhookID: "c", Events: 1}}})
+	})
+	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, workflows.ShipmentInput{ParentWorkflowID: "order/m_demo/TT-1",
+		Shipment: logistics.Shipment{MerchantID: "m_demo", OrderID: "TT-1", Number: 1, Carrier: "express",
+			TrackingNumber: "express-1", Status: logistics.StatusInfoReceived, Phase: logistics.PhaseOrigin, Origin: "CN", Destination: "GB"},
+		Channel:      logistics.Channel{Carrier: "express", Capabilities: logistics.Capabilities{Tracking: logistics.TrackingPush}},
+		PollInterval: time.Hour, Version: 1})
+
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.NoError(t, h.env.GetWorkflowError())
+	assert.Empty(t, h.store.events, "the API stored them")
+	var progress []logistics.Status
+	for _, rec := range h.store.shipments {
+		progress = append(progress, rec.Shipment.Status)
+	}
+	assert.Equal(t, []logistics.Status{logistics.StatusPickedUp, logistics.StatusInTransit, logistics.StatusDelivered}, progress,
+		"one change per part, not one for the whole signal")
+}
+
 // TestShipmentHandlesScansHandedOver: scans the previous run handed over
 // at continue-as-new are stored and applied first.
 func TestShipmentHandlesScansHandedOver(t *testing.T) {
