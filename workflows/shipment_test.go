@@ -15,6 +15,25 @@ import (
 	"github.com/crossdock/crossdock/workflows"
 )
 
+// pushShipment is the input of shipment express-1 of order TT-1 on a push
+// channel, at status and phase, with projection version.
+func pushShipment(status logistics.Status, phase logistics.Phase, version int64) workflows.ShipmentInput {
+	return workflows.ShipmentInput{ParentWorkflowID: "order/m_demo/TT-1",
+		Shipment: logistics.Shipment{MerchantID: "m_demo", OrderID: "TT-1", Number: 1, Carrier: "express",
+			TrackingNumber: "express-1", Status: status, Phase: phase, Origin: "CN", Destination: "GB"},
+		Channel:      logistics.Channel{Carrier: "express", Capabilities: logistics.Capabilities{Tracking: logistics.TrackingPush}},
+		PollInterval: time.Hour, Version: version}
+}
+
+// published is the status of each shipment projection written, in order.
+func (h *harness) published() []logistics.Status {
+	var out []logistics.Status
+	for _, rec := range h.store.shipments {
+		out = append(out, rec.Shipment.Status)
+	}
+	return out
+}
+
 // TestShipmentContinuesAsNewWithoutLosingEvents: a burst of scans near the
 // history limit is drained and stored before the run continues as new, and
 // the new run starts from the status those scans reached.
@@ -34,12 +53,7 @@ func TestShipmentContinuesAsNewWithoutLosingEvents(t *testing.T) {
 			h.env.SignalWorkflow(logistics.SignalTrackingEvent, logistics.TrackingUpdate{WebhookID: e.RawCode, Events: []logistics.TrackingEvent{e}})
 		}
 	})
-	sh := logistics.Shipment{MerchantID: "m_demo", OrderID: "TT-1", Number: 1, Carrier: "express",
-		TrackingNumber: "express-1", Status: logistics.StatusInfoReceived, Phase: logistics.PhaseOrigin,
-		Origin: "CN", Destination: "GB"}
-	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, workflows.ShipmentInput{ParentWorkflowID: "order/m_demo/TT-1",
-		Shipment: sh, Channel: logistics.Channel{Carrier: "express", Capabilities: logistics.Capabilities{Tracking: logistics.TrackingPush}},
-		PollInterval: time.Hour, Version: 1})
+	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, pushShipment(logistics.StatusInfoReceived, logistics.PhaseOrigin, 1))
 
 	require.True(t, h.env.IsWorkflowCompleted())
 	var can *workflow.ContinueAsNewError
@@ -74,21 +88,13 @@ func TestShipmentStoresABurstWithOneWrite(t *testing.T) {
 			h.env.SignalWorkflow(logistics.SignalTrackingEvent, logistics.TrackingUpdate{WebhookID: e.RawCode, Events: []logistics.TrackingEvent{e}})
 		}
 	})
-	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, workflows.ShipmentInput{ParentWorkflowID: "order/m_demo/TT-1",
-		Shipment: logistics.Shipment{MerchantID: "m_demo", OrderID: "TT-1", Number: 1, Carrier: "express",
-			TrackingNumber: "express-1", Status: logistics.StatusInfoReceived, Phase: logistics.PhaseOrigin, Origin: "CN", Destination: "GB"},
-		Channel:      logistics.Channel{Carrier: "express", Capabilities: logistics.Capabilities{Tracking: logistics.TrackingPush}},
-		PollInterval: time.Hour, Version: 1})
+	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, pushShipment(logistics.StatusInfoReceived, logistics.PhaseOrigin, 1))
 
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.NoError(t, h.env.GetWorkflowError())
 	assert.Len(t, h.store.events, scans, "every scan stored")
 	assert.Less(t, h.store.trackingWrites, scans, "a burst is stored in fewer writes than scans")
-	var progress []logistics.Status
-	for _, rec := range h.store.shipments {
-		progress = append(progress, rec.Shipment.Status)
-	}
-	assert.Equal(t, []logistics.Status{logistics.StatusPickedUp, logistics.StatusInTransit, logistics.StatusDelivered}, progress,
+	assert.Equal(t, []logistics.Status{logistics.StatusPickedUp, logistics.StatusInTransit, logistics.StatusDelivered}, h.published(),
 		"each status change is still published")
 }
 
@@ -113,21 +119,13 @@ func TestShipmentTrustsScansTheAPIStored(t *testing.T) {
 		h.env.SignalWorkflow(logistics.SignalTrackingEvent, logistics.TrackingUpdate{WebhookID: "b", Stored: true,
 			Events: []logistics.TrackingEvent{done}})
 	})
-	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, workflows.ShipmentInput{ParentWorkflowID: "order/m_demo/TT-1",
-		Shipment: logistics.Shipment{MerchantID: "m_demo", OrderID: "TT-1", Number: 1, Carrier: "express",
-			TrackingNumber: "express-1", Status: logistics.StatusInfoReceived, Phase: logistics.PhaseOrigin, Origin: "CN", Destination: "GB"},
-		Channel:      logistics.Channel{Carrier: "express", Capabilities: logistics.Capabilities{Tracking: logistics.TrackingPush}},
-		PollInterval: time.Hour, Version: 1})
+	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, pushShipment(logistics.StatusInfoReceived, logistics.PhaseOrigin, 1))
 
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.NoError(t, h.env.GetWorkflowError())
 	require.Len(t, h.store.events, 1, "only the scan the API did not store is written")
 	assert.True(t, h.store.events[manual.DedupKey()])
-	var progress []logistics.Status
-	for _, rec := range h.store.shipments {
-		progress = append(progress, rec.Shipment.Status)
-	}
-	assert.Equal(t, []logistics.Status{logistics.StatusInTransit, logistics.StatusDelivered}, progress,
+	assert.Equal(t, []logistics.Status{logistics.StatusInTransit, logistics.StatusDelivered}, h.published(),
 		"stored scans still move the status (one change per update)")
 }
 
@@ -146,20 +144,12 @@ func TestShipmentAppliesEachPartOfAHandOff(t *testing.T) {
 			Events: []logistics.TrackingEvent{picked, moving, moving2, done},
 			Parts:  []logistics.TrackingPart{{WebhookID: "a", Events: 1}, {WebhookID: "b", Events: 2}, {WebhookID: "c", Events: 1}}})
 	})
-	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, workflows.ShipmentInput{ParentWorkflowID: "order/m_demo/TT-1",
-		Shipment: logistics.Shipment{MerchantID: "m_demo", OrderID: "TT-1", Number: 1, Carrier: "express",
-			TrackingNumber: "express-1", Status: logistics.StatusInfoReceived, Phase: logistics.PhaseOrigin, Origin: "CN", Destination: "GB"},
-		Channel:      logistics.Channel{Carrier: "express", Capabilities: logistics.Capabilities{Tracking: logistics.TrackingPush}},
-		PollInterval: time.Hour, Version: 1})
+	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, pushShipment(logistics.StatusInfoReceived, logistics.PhaseOrigin, 1))
 
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.NoError(t, h.env.GetWorkflowError())
 	assert.Empty(t, h.store.events, "the API stored them")
-	var progress []logistics.Status
-	for _, rec := range h.store.shipments {
-		progress = append(progress, rec.Shipment.Status)
-	}
-	assert.Equal(t, []logistics.Status{logistics.StatusPickedUp, logistics.StatusInTransit, logistics.StatusDelivered}, progress,
+	assert.Equal(t, []logistics.Status{logistics.StatusPickedUp, logistics.StatusInTransit, logistics.StatusDelivered}, h.published(),
 		"one change per part, not one for the whole signal")
 }
 
@@ -169,12 +159,9 @@ func TestShipmentHandlesScansHandedOver(t *testing.T) {
 	h := newHarness(t, &fakeCarrier{code: "express", days: 3, tracking: logistics.TrackingPush})
 	h.env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, mock.Anything, mock.Anything).Return(nil)
 	delivered := ev(logistics.StatusDelivered, logistics.PhaseLastMile, 5, "express-1")
-	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, workflows.ShipmentInput{ParentWorkflowID: "order/m_demo/TT-1",
-		Shipment: logistics.Shipment{MerchantID: "m_demo", OrderID: "TT-1", Number: 1, Carrier: "express",
-			TrackingNumber: "express-1", Status: logistics.StatusInTransit, Phase: logistics.PhaseLineHaul, Origin: "CN", Destination: "GB"},
-		Channel:      logistics.Channel{Carrier: "express", Capabilities: logistics.Capabilities{Tracking: logistics.TrackingPush}},
-		PollInterval: time.Hour, Version: 3,
-		Pending: []logistics.TrackingUpdate{{WebhookID: "w1", Events: []logistics.TrackingEvent{delivered}}}})
+	in := pushShipment(logistics.StatusInTransit, logistics.PhaseLineHaul, 3)
+	in.Pending = []logistics.TrackingUpdate{{WebhookID: "w1", Events: []logistics.TrackingEvent{delivered}}}
+	h.env.ExecuteWorkflow(logistics.ShipmentWorkflowType, in)
 
 	require.True(t, h.env.IsWorkflowCompleted())
 	require.NoError(t, h.env.GetWorkflowError())
