@@ -101,8 +101,8 @@ func (s *Store) AcceptTracking(ctx context.Context, a TrackingAcceptance) (first
 		handoffs = append(handoffs, trackingHandoffRow{WorkflowID: sh.Ref.WorkflowID, TrackingNumber: sh.TrackingNumber,
 			WebhookID: a.Record.ID, Events: string(payload), NextAttemptAt: at, CreatedAt: at})
 	}
-	if s.dialect == DialectPostgres {
-		inserted, err = s.acceptTrackingPostgres(ctx, rec, events, handoffs, at)
+	if s.accepts != nil {
+		inserted, err = s.accepts.accept(&acceptCall{ctx: ctx, rec: rec, events: events, handoffs: handoffs})
 	} else {
 		inserted, err = s.acceptTrackingTx(ctx, rec, events, handoffs)
 	}
@@ -123,7 +123,7 @@ func (s *Store) AcceptTracking(ctx context.Context, a TrackingAcceptance) (first
 }
 
 // acceptTrackingTx writes an accepted submission in one transaction of
-// several statements (SQLite).
+// several statements (SQLite, which has one writer at a time anyway).
 func (s *Store) acceptTrackingTx(ctx context.Context, rec webhookRow, events []trackingEventRow, handoffs []trackingHandoffRow) (inserted bool, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rec)
@@ -143,68 +143,6 @@ func (s *Store) acceptTrackingTx(ctx context.Context, rec webhookRow, events []t
 		return nil
 	})
 	return inserted, err
-}
-
-// acceptTrackingSQL writes an accepted submission on Postgres in one
-// statement, so in one round trip and one implicit transaction: the
-// answer's row first; the events and hand-offs only if it was new (data-
-// modifying CTEs see each other's RETURNING). Rows travel as one array per
-// column (unnest), which Postgres binds once whatever their number.
-const acceptTrackingSQL = `WITH rec AS (
-  INSERT INTO processed_webhooks (source, webhook_id, event_type, merchant_id, order_id, status_code, response, created_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-  ON CONFLICT DO NOTHING
-  RETURNING 1
-), ev AS (
-  INSERT INTO tracking_events (merchant_id, order_id, shipment_number, dedup_key, status, phase, substatus, reason,
-    responsible_party, action_required, occurred_at, location_city, location_country, carrier, tracking_number,
-    raw_code, raw_description, source, recorded_by, created_at)
-  SELECT u.*, $9::timestamptz
-  FROM unnest($10::text[], $11::text[], $12::int[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[],
-    $18::text[], $19::bool[], $20::timestamptz[], $21::text[], $22::text[], $23::text[], $24::text[],
-    $25::text[], $26::text[], $27::text[], $28::text[]) AS u
-  WHERE EXISTS (SELECT 1 FROM rec)
-  ON CONFLICT (dedup_key) DO NOTHING
-), ho AS (
-  INSERT INTO tracking_handoffs (workflow_id, tracking_number, webhook_id, events, next_attempt_at, created_at)
-  SELECT h.workflow_id, h.tracking_number, $2, h.events, $9, $9
-  FROM unnest($29::text[], $30::text[], $31::text[]) AS h(workflow_id, tracking_number, events)
-  WHERE EXISTS (SELECT 1 FROM rec)
-)
-SELECT count(*) FROM rec`
-
-func (s *Store) acceptTrackingPostgres(ctx context.Context, rec webhookRow, events []trackingEventRow, handoffs []trackingHandoffRow, at time.Time) (bool, error) {
-	n := len(events)
-	var (
-		merchant, order, dedup, status, phase, substatus, reason, party = make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		city, country, carrier, number, code, desc, source, recordedBy = make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		shipment = make([]int32, n)
-		action   = make([]bool, n)
-		occurred = make([]time.Time, n)
-	)
-	for i, e := range events {
-		merchant[i], order[i], shipment[i], dedup[i] = e.MerchantID, e.OrderID, int32(e.ShipmentNumber), e.DedupKey
-		status[i], phase[i], substatus[i], reason[i], party[i] = e.Status, e.Phase, e.Substatus, e.Reason, e.ResponsibleParty
-		action[i], occurred[i], city[i], country[i] = e.ActionRequired, e.OccurredAt, e.LocationCity, e.LocationCountry
-		carrier[i], number[i], code[i], desc[i] = e.Carrier, e.TrackingNumber, e.RawCode, e.RawDescription
-		source[i], recordedBy[i] = e.Source, e.RecordedBy
-	}
-	workflows, numbers, payloads := make([]string, len(handoffs)), make([]string, len(handoffs)), make([]string, len(handoffs))
-	for i, h := range handoffs {
-		workflows[i], numbers[i], payloads[i] = h.WorkflowID, h.TrackingNumber, h.Events
-	}
-	var inserted int
-	err := s.sqlDB.QueryRowContext(ctx, acceptTrackingSQL,
-		rec.Source, rec.WebhookID, rec.EventType, rec.MerchantID, rec.OrderID, rec.StatusCode, rec.Response, rec.CreatedAt, at,
-		merchant, order, shipment, dedup, status, phase, substatus, reason, party, action, occurred, city, country,
-		carrier, number, code, desc, source, recordedBy,
-		workflows, numbers, payloads).Scan(&inserted)
-	if err != nil {
-		return false, err
-	}
-	return inserted == 1, nil
 }
 
 // ClaimTrackingHandoffs leases up to limit hand-offs that are due at at,

@@ -127,6 +127,72 @@ func TestAcceptTracking(t *testing.T) {
 	})
 }
 
+func TestAcceptTrackingConcurrently(t *testing.T) {
+	// Concurrent submissions (written in groups on Postgres): redeliveries
+	// racing the first delivery, and scans that two submissions share.
+	// Each record is new to exactly one delivery, every redelivery gets
+	// that delivery's answer, and each submission queues one hand-off.
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		var refs []store.ShipmentRef
+		for i := range 4 {
+			order := fmt.Sprintf("o_%d", i)
+			saveOrder(t, s, orderRecord("m_1", order, 1, logistics.StageLineHaul, base))
+			sh := testShipment("m_1", order, 1, base)
+			saveShipment(t, s, sh, 1)
+			ref, err := s.ShipmentByTrackingNumber(ctx, sh.TrackingNumber)
+			require.NoError(t, err)
+			refs = append(refs, ref)
+		}
+		const distinct, deliveries = 60, 90
+		submission := func(i int) store.TrackingAcceptance {
+			ref := refs[i%len(refs)]
+			tn := fmt.Sprintf("SBX-m_1-o_%d-1", i%len(refs))
+			events := []logistics.TrackingEvent{
+				testEvent(tn, fmt.Sprintf("S%d", i), logistics.StatusInTransit, base.Add(time.Duration(i)*time.Minute), "Own"),
+				testEvent(tn, "SHARED", logistics.StatusInTransit, base, "Shared"), // the same scan in every submission of the shipment
+			}
+			return store.TrackingAcceptance{
+				Record:    store.WebhookRecord{Source: "carrier:sbx_express", ID: fmt.Sprintf("wh_%d", i), StatusCode: 202, Response: []byte(fmt.Sprintf(`{"n":%d}`, i))},
+				Shipments: []store.AcceptedShipment{{Ref: ref, TrackingNumber: tn, Events: events}},
+			}
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		newTo := map[string]int{}
+		for d := range deliveries {
+			wg.Go(func() {
+				a := submission(d % distinct)
+				first, inserted, err := s.AcceptTracking(ctx, a)
+				if !assert.NoError(t, err) {
+					return
+				}
+				assert.JSONEq(t, fmt.Sprintf(`{"n":%d}`, d%distinct), string(first.Response))
+				if inserted {
+					mu.Lock()
+					newTo[a.Record.ID]++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		assert.Len(t, newTo, distinct)
+		for id, n := range newTo {
+			assert.Equal(t, 1, n, "%s new to %d deliveries", id, n)
+		}
+		pending, _, err := s.TrackingHandoffBacklog(ctx)
+		require.NoError(t, err)
+		assert.EqualValues(t, distinct, pending, "one hand-off per submission")
+		total := 0
+		for i := range refs {
+			events, err := s.OrderTracking(ctx, "m_1", fmt.Sprintf("o_%d", i))
+			require.NoError(t, err)
+			total += len(events)
+		}
+		assert.Equal(t, distinct+len(refs), total, "each own scan once, each shared scan once per shipment")
+	})
+}
+
 func TestClaimTrackingHandoffsConcurrently(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()

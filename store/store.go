@@ -58,6 +58,9 @@ type Store struct {
 	reads   *gorm.DB
 	sqlDB   *sql.DB
 	dialect string
+	// accepts writes accepted tracking submissions in groups (Postgres
+	// only; nil on SQLite).
+	accepts *acceptGroup
 }
 
 // Open connects to the database named by databaseURL:
@@ -110,6 +113,9 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	}
 	reads := db.Session(&gorm.Session{PrepareStmt: true, SkipDefaultTransaction: true})
 	s := &Store{db: db, reads: reads, sqlDB: sqlDB, dialect: dialect}
+	if dialect == DialectPostgres {
+		s.accepts = &acceptGroup{write: s.writeAcceptGroup}
+	}
 	if err := s.Ping(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("open %s database: %w", dialect, err), sqlDB.Close())
 	}
