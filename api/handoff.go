@@ -36,7 +36,7 @@ const (
 	DefaultRelayLease       = 15 * time.Second
 	DefaultRelayBatch       = 500
 	DefaultRelayConcurrency = 8
-	DefaultRelayLinger      = 100 * time.Millisecond
+	DefaultRelayLinger      = 250 * time.Millisecond
 	// relayMaxSignalEvents bounds the events of one signal (a few hundred
 	// bytes each as JSON), well inside Temporal's payload limits; a single
 	// hand-off larger than this (an import's share) still goes whole.
@@ -62,7 +62,7 @@ type RelayOptions struct {
 	Batch       int
 	Concurrency int
 	// Linger is how long a woken relay waits for more to arrive before it
-	// claims (default 100ms; negative: not at all). Under a stream of
+	// claims (default 250ms; negative: not at all). Under a stream of
 	// webhooks a shipment's submissions then go in one signal and one
 	// workflow task per linger instead of one per webhook.
 	Linger time.Duration
