@@ -18,15 +18,18 @@ import (
 // the first caller to find no write in progress writes everything queued
 // (leader), callers that arrive meanwhile queue, and when the write ends
 // the leader hands the queue to one of them. A lone submission is written
-// at once; there is no timer and no goroutine to stop.
+// at once; there is no timer and no goroutine to stop. A large submission
+// (an import) gains nothing from company, its rows cost more than the
+// statement, so it is written on its own at once, in parallel with others.
 
 const (
 	// acceptGroupWriters is how many group writes may run at once.
 	acceptGroupWriters = 2
-	// acceptGroupMaxSubmissions and acceptGroupMaxEvents bound one write;
-	// a larger submission is written alone.
+	// acceptGroupMaxSubmissions bounds one group write.
 	acceptGroupMaxSubmissions = 128
-	acceptGroupMaxEvents      = 5000
+	// acceptGroupMaxEvents is the most events a submission may have to
+	// join a group; larger ones are written on their own.
+	acceptGroupMaxEvents = 64
 	// acceptGroupTimeout bounds a group write, which runs without its
 	// callers' cancellation: it may carry other callers' submissions.
 	acceptGroupTimeout = 30 * time.Second
@@ -58,6 +61,13 @@ type acceptGroup struct {
 // accept writes c, alone or with other queued submissions, and returns
 // once its outcome is known.
 func (g *acceptGroup) accept(c *acceptCall) (inserted bool, err error) {
+	if len(c.events) > acceptGroupMaxEvents {
+		won, err := g.write(c.ctx, []*acceptCall{c})
+		if err != nil {
+			return false, err
+		}
+		return won[0], nil
+	}
 	c.done = make(chan struct{})
 	c.promote = make(chan struct{}, 1)
 	g.mu.Lock()
@@ -108,16 +118,15 @@ func (g *acceptGroup) writeNext(ctx context.Context) {
 	g.mu.Unlock()
 }
 
-// takeLocked removes the next group from the queue: in arrival order,
-// within the bounds, skipping callers that have given up (they get their
-// context's error) and leaving a second submission of the same record for
-// a later group, where it finds the first one's record.
+// takeLocked removes the next group from the queue: in arrival order, at
+// most acceptGroupMaxSubmissions, skipping callers that have given up
+// (they get their context's error) and leaving a second submission of the
+// same record for a later group, where it finds the first one's record.
 func (g *acceptGroup) takeLocked() []*acceptCall {
 	var (
-		calls  []*acceptCall
-		rest   []*acceptCall
-		events int
-		keys   = map[[2]string]bool{}
+		calls []*acceptCall
+		rest  []*acceptCall
+		keys  = map[[2]string]bool{}
 	)
 	for _, c := range g.queue {
 		if err := c.ctx.Err(); err != nil {
@@ -126,13 +135,11 @@ func (g *acceptGroup) takeLocked() []*acceptCall {
 			continue
 		}
 		key := [2]string{c.rec.Source, c.rec.WebhookID}
-		full := len(calls) > 0 && (len(calls) == acceptGroupMaxSubmissions || events+len(c.events) > acceptGroupMaxEvents)
-		if keys[key] || full {
+		if keys[key] || len(calls) == acceptGroupMaxSubmissions {
 			rest = append(rest, c)
 			continue
 		}
 		keys[key] = true
-		events += len(c.events)
 		calls = append(calls, c)
 	}
 	g.queue = rest

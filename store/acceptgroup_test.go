@@ -157,6 +157,28 @@ func TestAcceptGroupFailsOnlyTheSubmissionRefused(t *testing.T) {
 	assert.ElementsMatch(t, [][]string{{"a"}, {"bad"}, {"b"}}, groups[len(groups)-3:], "then each alone")
 }
 
+func TestAcceptGroupWritesALargeSubmissionAtOnce(t *testing.T) {
+	w := &recordingWrite{}
+	g := &acceptGroup{write: w.write}
+	w.gate.Lock()
+	wg := occupyWriters(t, g, w)
+	// Every writer is busy (blocked), yet an import neither queues nor
+	// waits for them: it is written alone, in parallel.
+	large := testCall(t.Context(), "import", acceptGroupMaxEvents+1)
+	done := make(chan acceptOutcome)
+	go func() {
+		inserted, err := g.accept(large)
+		done <- acceptOutcome{inserted, err}
+	}()
+	require.Eventually(t, func() bool { return len(w.recorded()) == acceptGroupWriters+1 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, []string{"import"}, w.recorded()[acceptGroupWriters])
+	w.gate.Unlock()
+	o := <-done
+	require.NoError(t, o.err)
+	assert.True(t, o.inserted)
+	wg.Wait()
+}
+
 func TestAcceptGroupTakes(t *testing.T) {
 	ctx := t.Context()
 	cancelled, cancel := context.WithCancel(ctx)
@@ -173,17 +195,13 @@ func TestAcceptGroupTakes(t *testing.T) {
 		assert.Equal(t, []string{"a", "b", "c"}, ids(g.takeLocked()))
 		assert.Equal(t, []string{"a"}, ids(g.takeLocked()))
 	})
-	t.Run("within the bounds, and a large submission alone", func(t *testing.T) {
+	t.Run("at most acceptGroupMaxSubmissions", func(t *testing.T) {
 		g := &acceptGroup{}
 		for i := range acceptGroupMaxSubmissions + 1 {
 			g.queue = append(g.queue, testCall(ctx, fmt.Sprint(i), 1))
 		}
 		assert.Len(t, g.takeLocked(), acceptGroupMaxSubmissions)
 		assert.Len(t, g.takeLocked(), 1)
-
-		g.queue = []*acceptCall{testCall(ctx, "small", 10), testCall(ctx, "huge", acceptGroupMaxEvents+1), testCall(ctx, "other", 10)}
-		assert.Equal(t, []string{"small", "other"}, ids(g.takeLocked()))
-		assert.Equal(t, []string{"huge"}, ids(g.takeLocked()))
 	})
 	t.Run("callers that gave up get their context's error", func(t *testing.T) {
 		gaveUp := testCall(cancelled, "gone", 1)
