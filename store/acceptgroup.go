@@ -46,6 +46,7 @@ type acceptCall struct {
 	err      error
 	done     chan struct{} // closed once inserted and err are set
 	promote  chan struct{} // receives when this caller must lead the next write
+	promoted bool          // promote was sent (at most once; guarded by acceptGroup.mu)
 }
 
 // acceptGroup queues submissions and writes them in groups with write,
@@ -78,7 +79,7 @@ func (g *acceptGroup) accept(c *acceptCall) (inserted bool, err error) {
 	}
 	g.mu.Unlock()
 	if lead {
-		g.writeNext(c.ctx)
+		g.writeNext(c, false)
 	}
 	for {
 		select {
@@ -88,34 +89,52 @@ func (g *acceptGroup) accept(c *acceptCall) (inserted bool, err error) {
 			// honoured or the queue would have no writer.
 			select {
 			case <-c.promote:
-				g.writeNext(c.ctx)
+				g.writeNext(c, true)
 			default:
 			}
 			return c.inserted, c.err
 		case <-c.promote:
-			g.writeNext(c.ctx)
+			g.writeNext(c, true)
 		}
 	}
 }
 
-// writeNext writes one group taken from the queue, then hands the writer's
-// place to the next queued caller, or gives it up if none is waiting.
-func (g *acceptGroup) writeNext(ctx context.Context) {
+// writeNext writes, for the caller of c holding a writer's place (it
+// found one free, or it was handed one: promoted, and it has received
+// that promotion), one group taken from the queue, then hands the place to
+// a queued caller, or gives it up if none is waiting. The group need not
+// include c (a second delivery of a record waits for the next group): c
+// may then be handed the place again.
+func (g *acceptGroup) writeNext(c *acceptCall, promoted bool) {
 	g.mu.Lock()
+	if promoted {
+		c.promoted = false // received, so it may be handed a place again
+	}
 	calls := g.takeLocked()
 	g.mu.Unlock()
 	if len(calls) > 0 {
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), acceptGroupTimeout)
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), acceptGroupTimeout)
 		g.writeGroup(wctx, calls)
 		cancel()
 	}
 	g.mu.Lock()
-	if len(g.queue) > 0 {
-		g.queue[0].promote <- struct{}{}
-	} else {
-		g.writers--
-	}
+	g.handOnLocked()
 	g.mu.Unlock()
+}
+
+// handOnLocked passes a finished writer's place to the first queued
+// caller that has not been handed one yet, or gives it up. A caller is
+// handed a place once at most: two writers finishing together must not
+// both pick the same caller, the second would wait for it holding g.mu.
+func (g *acceptGroup) handOnLocked() {
+	for _, c := range g.queue {
+		if !c.promoted {
+			c.promoted = true
+			c.promote <- struct{}{}
+			return
+		}
+	}
+	g.writers--
 }
 
 // takeLocked removes the next group from the queue: in arrival order, at

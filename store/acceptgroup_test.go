@@ -134,6 +134,55 @@ func TestAcceptGroupWritesWhatQueuedMeanwhileTogether(t *testing.T) {
 	assert.Empty(t, g.queue)
 }
 
+func TestAcceptGroupHandsAPlaceOnOnce(t *testing.T) {
+	// Both writers finish while one caller waits in the queue, before it
+	// wakes: the first hands it its place, the second must give its own
+	// up rather than pick the same caller (it would block holding the
+	// lock, and the caller could never take its turn).
+	g := &acceptGroup{writers: 2}
+	waiting := testCall(t.Context(), "waiting", 1)
+	waiting.done, waiting.promote = make(chan struct{}), make(chan struct{}, 1)
+	g.queue = []*acceptCall{waiting}
+	finished := make(chan struct{})
+	go func() {
+		for range 2 {
+			g.mu.Lock()
+			g.handOnLocked()
+			g.mu.Unlock()
+		}
+		close(finished)
+	}()
+	select {
+	case <-finished:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second writer blocked handing on its place")
+	}
+	assert.Len(t, waiting.promote, 1, "handed one place")
+	assert.Equal(t, 1, g.writers, "the other given up")
+}
+
+func TestAcceptGroupHandsAPlaceBackToAWriterLeftOut(t *testing.T) {
+	// A promoted caller whose group could not include its own call (an
+	// earlier delivery of the same record went first) is handed the place
+	// again, rather than left in the queue with no writer.
+	w := &recordingWrite{}
+	g := &acceptGroup{write: w.write, writers: 1}
+	first, second := testCall(t.Context(), "x", 1), testCall(t.Context(), "x", 1)
+	for _, c := range []*acceptCall{first, second} {
+		c.done, c.promote = make(chan struct{}), make(chan struct{}, 1)
+	}
+	second.promoted = true // it holds the place
+	second.promote <- struct{}{}
+	g.queue = []*acceptCall{first, second}
+	<-second.promote // as accept does
+	g.writeNext(second, true)
+	<-first.done
+	assert.Equal(t, [][]string{{"x"}}, w.recorded(), "the first delivery alone")
+	assert.Len(t, second.promote, 1, "the place handed back")
+	assert.Equal(t, 1, g.writers)
+	assert.Equal(t, []*acceptCall{second}, g.queue)
+}
+
 func TestAcceptGroupFailsOnlyTheSubmissionRefused(t *testing.T) {
 	w := &recordingWrite{refuse: map[string]bool{"bad": true}}
 	g := &acceptGroup{write: w.write}
