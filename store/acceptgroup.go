@@ -226,9 +226,13 @@ SELECT i FROM won`
 // writeAcceptGroup is the Postgres acceptGroup's write: acceptGroupSQL
 // with the calls' rows as arrays.
 func (s *Store) writeAcceptGroup(ctx context.Context, calls []*acceptCall) ([]bool, error) {
-	// Rows that conflict are taken in one order by every writer (records
-	// by key, events by dedupe key), so two concurrent groups cannot each
-	// wait for a row the other holds. Hand-offs keep arrival order.
+	// Records are written in key order by every writer, so two concurrent
+	// groups cannot each wait for a record the other holds. Events keep
+	// their submission's order: it orders the timeline's scans that share a
+	// time (a carrier's, an import file's). Two groups sharing two scans in
+	// opposite orders (a scan resent under new ids at that very moment)
+	// could deadlock; Postgres then fails one, which writeGroup writes
+	// again one submission at a time.
 	order := make([]int, len(calls))
 	for i := range order {
 		order[i] = i
@@ -242,20 +246,15 @@ func (s *Store) writeAcceptGroup(ctx context.Context, calls []*acceptCall) ([]bo
 		pos[ci] = int64(p + 1)
 		recs.add(calls[ci].rec)
 	}
-	var events []positioned[trackingEventRow]
+	var evs eventColumns
 	var hos handoffColumns
 	for ci, c := range calls {
 		for _, e := range c.events {
-			events = append(events, positioned[trackingEventRow]{pos[ci], e})
+			evs.add(pos[ci], e)
 		}
 		for _, h := range c.handoffs {
 			hos.add(pos[ci], h)
 		}
-	}
-	slices.SortStableFunc(events, func(a, b positioned[trackingEventRow]) int { return cmp.Compare(a.row.DedupKey, b.row.DedupKey) })
-	var evs eventColumns
-	for _, e := range events {
-		evs.add(e.pos, e.row)
 	}
 	args := slices.Concat(recs.args(), evs.args(), hos.args())
 	rows, err := s.sqlDB.QueryContext(ctx, acceptGroupSQL, args...)
@@ -279,11 +278,6 @@ func (s *Store) writeAcceptGroup(ctx context.Context, calls []*acceptCall) ([]bo
 		inserted[ci] = won[pos[ci]]
 	}
 	return inserted, nil
-}
-
-type positioned[T any] struct {
-	pos int64
-	row T
 }
 
 // recordColumns, eventColumns and handoffColumns hold acceptGroupSQL's

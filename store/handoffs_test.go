@@ -127,6 +127,35 @@ func TestAcceptTracking(t *testing.T) {
 	})
 }
 
+func TestAcceptTrackingKeepsTheOrderOfScansAtOneTime(t *testing.T) {
+	// Scans with the same time (minute-precision carriers, import files)
+	// read back in the order they were submitted.
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		saveOrder(t, s, orderRecord("m_1", "o_1", 1, logistics.StageLineHaul, base))
+		sh := testShipment("m_1", "o_1", 1, base)
+		saveShipment(t, s, sh, 1)
+		ref, err := s.ShipmentByTrackingNumber(ctx, sh.TrackingNumber)
+		require.NoError(t, err)
+		var events []logistics.TrackingEvent
+		for _, code := range []string{"ARR", "SCAN", "DEP"} {
+			events = append(events, testEvent(sh.TrackingNumber, code, logistics.StatusInTransit, base, "Hub"))
+		}
+		_, inserted, err := s.AcceptTracking(ctx, store.TrackingAcceptance{
+			Record:    store.WebhookRecord{Source: "carrier:sbx_express", ID: "wh_same_time", StatusCode: 202, Response: []byte(`{}`)},
+			Shipments: []store.AcceptedShipment{{Ref: ref, TrackingNumber: sh.TrackingNumber, Events: events}}})
+		require.NoError(t, err)
+		require.True(t, inserted)
+		timeline, err := s.OrderTracking(ctx, "m_1", "o_1")
+		require.NoError(t, err)
+		var codes []string
+		for _, e := range timeline {
+			codes = append(codes, e.RawCode)
+		}
+		assert.Equal(t, []string{"ARR", "SCAN", "DEP"}, codes)
+	})
+}
+
 func TestAcceptTrackingConcurrently(t *testing.T) {
 	// Concurrent submissions (written in groups on Postgres): redeliveries
 	// racing the first delivery, and scans that two submissions share.
