@@ -103,23 +103,41 @@ func occupyWriters(t *testing.T, g *acceptGroup, w *recordingWrite) *sync.WaitGr
 	return &wg
 }
 
+// acceptWhileWritersBusy accepts calls while every writer is busy with a
+// first submission of its own (blocked at w's gate), and returns their
+// outcomes once all of them, the first ones included, are written.
+func acceptWhileWritersBusy(t *testing.T, g *acceptGroup, w *recordingWrite, calls []*acceptCall) map[string]acceptOutcome {
+	t.Helper()
+	w.gate.Lock()
+	wg := occupyWriters(t, g, w)
+	done := make(chan map[string]acceptOutcome)
+	go func() { done <- acceptAll(g, calls) }()
+	queued(t, g, len(calls))
+	w.gate.Unlock()
+	outcomes := <-done
+	wg.Wait()
+	return outcomes
+}
+
+// assertIdle checks that g has no writer and no caller left.
+func assertIdle(t *testing.T, g *acceptGroup) {
+	t.Helper()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	assert.Zero(t, g.writers, "no writer left behind")
+	assert.Empty(t, g.queue)
+}
+
 func TestAcceptGroupWritesWhatQueuedMeanwhileTogether(t *testing.T) {
 	w := &recordingWrite{}
 	g := &acceptGroup{write: w.write}
-	// Every writer is busy with a first submission each...
-	w.gate.Lock()
-	wg := occupyWriters(t, g, w)
-	// ...so the next ten queue, and go in one group once a writer is free.
+	// Every writer is busy with a first submission each, so the next ten
+	// queue, and go in one group once a writer is free.
 	var later []*acceptCall
 	for i := range 10 {
 		later = append(later, testCall(t.Context(), fmt.Sprintf("later-%d", i), 1))
 	}
-	done := make(chan map[string]acceptOutcome)
-	go func() { done <- acceptAll(g, later) }()
-	queued(t, g, 10)
-	w.gate.Unlock()
-	outcomes := <-done
-	wg.Wait()
+	outcomes := acceptWhileWritersBusy(t, g, w, later)
 
 	for id, o := range outcomes {
 		require.NoError(t, o.err, id)
@@ -128,10 +146,7 @@ func TestAcceptGroupWritesWhatQueuedMeanwhileTogether(t *testing.T) {
 	groups := w.recorded()
 	assert.Len(t, groups, acceptGroupWriters+1, "the queued ten in one group: %v", groups)
 	assert.Len(t, groups[len(groups)-1], 10)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	assert.Zero(t, g.writers, "no writer left behind")
-	assert.Empty(t, g.queue)
+	assertIdle(t, g)
 }
 
 func TestAcceptGroupHandsAPlaceOnOnce(t *testing.T) {
@@ -186,15 +201,8 @@ func TestAcceptGroupHandsAPlaceBackToAWriterLeftOut(t *testing.T) {
 func TestAcceptGroupFailsOnlyTheSubmissionRefused(t *testing.T) {
 	w := &recordingWrite{refuse: map[string]bool{"bad": true}}
 	g := &acceptGroup{write: w.write}
-	w.gate.Lock()
-	wg := occupyWriters(t, g, w)
 	calls := []*acceptCall{testCall(t.Context(), "a", 1), testCall(t.Context(), "bad", 1), testCall(t.Context(), "b", 1)}
-	done := make(chan map[string]acceptOutcome)
-	go func() { done <- acceptAll(g, calls) }()
-	queued(t, g, 3)
-	w.gate.Unlock()
-	outcomes := <-done
-	wg.Wait()
+	outcomes := acceptWhileWritersBusy(t, g, w, calls)
 
 	require.Error(t, outcomes["bad"].err)
 	for _, id := range []string{"a", "b"} {
@@ -301,8 +309,5 @@ func TestAcceptGroupUnderConcurrency(t *testing.T) {
 		deliveries += n
 	}
 	assert.Equal(t, distinct+twice, deliveries)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	assert.Zero(t, g.writers)
-	assert.Empty(t, g.queue)
+	assertIdle(t, g)
 }

@@ -14,14 +14,22 @@ import (
 	"github.com/crossdock/crossdock/store/storetest"
 )
 
+// shipmentInLineHaul saves an order in line haul with its shipment 1 and
+// returns the shipment and the reference its tracking number routes to.
+func shipmentInLineHaul(t *testing.T, s *store.Store, merchantID, orderID string) (logistics.Shipment, store.ShipmentRef) {
+	t.Helper()
+	saveOrder(t, s, orderRecord(merchantID, orderID, 1, logistics.StageLineHaul, base))
+	sh := testShipment(merchantID, orderID, 1, base)
+	saveShipment(t, s, sh, 1)
+	ref, err := s.ShipmentByTrackingNumber(t.Context(), sh.TrackingNumber)
+	require.NoError(t, err)
+	return sh, ref
+}
+
 func TestAcceptTracking(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		saveOrder(t, s, orderRecord("m_1", "o_1", 1, logistics.StageLineHaul, base))
-		sh := testShipment("m_1", "o_1", 1, base)
-		saveShipment(t, s, sh, 1)
-		ref, err := s.ShipmentByTrackingNumber(ctx, sh.TrackingNumber)
-		require.NoError(t, err)
+		sh, ref := shipmentInLineHaul(t, s, "m_1", "o_1")
 		assert.Equal(t, "CN", ref.Origin)
 		assert.Equal(t, "GB", ref.Destination)
 
@@ -132,11 +140,7 @@ func TestAcceptTrackingKeepsTheOrderOfScansAtOneTime(t *testing.T) {
 	// read back in the order they were submitted.
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		saveOrder(t, s, orderRecord("m_1", "o_1", 1, logistics.StageLineHaul, base))
-		sh := testShipment("m_1", "o_1", 1, base)
-		saveShipment(t, s, sh, 1)
-		ref, err := s.ShipmentByTrackingNumber(ctx, sh.TrackingNumber)
-		require.NoError(t, err)
+		sh, ref := shipmentInLineHaul(t, s, "m_1", "o_1")
 		var events []logistics.TrackingEvent
 		for _, code := range []string{"ARR", "SCAN", "DEP"} {
 			events = append(events, testEvent(sh.TrackingNumber, code, logistics.StatusInTransit, base, "Hub"))
@@ -165,12 +169,7 @@ func TestAcceptTrackingConcurrently(t *testing.T) {
 		ctx := t.Context()
 		var refs []store.ShipmentRef
 		for i := range 4 {
-			order := fmt.Sprintf("o_%d", i)
-			saveOrder(t, s, orderRecord("m_1", order, 1, logistics.StageLineHaul, base))
-			sh := testShipment("m_1", order, 1, base)
-			saveShipment(t, s, sh, 1)
-			ref, err := s.ShipmentByTrackingNumber(ctx, sh.TrackingNumber)
-			require.NoError(t, err)
+			_, ref := shipmentInLineHaul(t, s, "m_1", fmt.Sprintf("o_%d", i))
 			refs = append(refs, ref)
 		}
 		const distinct, deliveries = 60, 90
@@ -225,11 +224,7 @@ func TestAcceptTrackingConcurrently(t *testing.T) {
 func TestClaimTrackingHandoffsConcurrently(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		saveOrder(t, s, orderRecord("m_1", "o_1", 1, logistics.StageLineHaul, base))
-		sh := testShipment("m_1", "o_1", 1, base)
-		saveShipment(t, s, sh, 1)
-		ref, err := s.ShipmentByTrackingNumber(ctx, sh.TrackingNumber)
-		require.NoError(t, err)
+		sh, ref := shipmentInLineHaul(t, s, "m_1", "o_1")
 		const n = 40
 		for i := range n {
 			_, _, err := s.AcceptTracking(ctx, store.TrackingAcceptance{
