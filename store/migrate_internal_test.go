@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"github.com/oklog/ulid/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/crossdock/crossdock/logistics"
 )
 
 // TestWebhookMigrationKeepsTheOutbox migrates a database holding outbox
@@ -115,4 +118,59 @@ func openUnmigrated(t *testing.T, dialect string) *Store {
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
 	return s
+}
+
+// TestLargeHandoffsStayInTheirRow checks 00008 on Postgres: an import
+// file's hand-offs (500 scans over 16 shipments, about 14 kB of JSON each)
+// are stored lz4-compressed in their rows, with nothing in the TOAST table,
+// and read back whole.
+func TestLargeHandoffsStayInTheirRow(t *testing.T) {
+	ctx := t.Context()
+	s := openUnmigrated(t, DialectPostgres)
+	require.NoError(t, s.Migrate(ctx))
+
+	at := time.Date(2026, 11, 25, 6, 0, 0, 0, time.UTC)
+	a := TrackingAcceptance{Record: WebhookRecord{Source: "ops", ID: "import:large", StatusCode: 202, Response: []byte(`{"accepted":496}`)}}
+	for n := range 16 {
+		tn := fmt.Sprintf("SBX%d", n)
+		sh := AcceptedShipment{Ref: ShipmentRef{MerchantID: "m_1", OrderID: fmt.Sprintf("o_%d", n), Number: 1, WorkflowID: "wf_" + tn},
+			TrackingNumber: tn}
+		for i := range 31 {
+			sh.Events = append(sh.Events, logistics.TrackingEvent{Status: logistics.StatusInTransit, Phase: logistics.PhaseLineHaul,
+				Substatus: "in_transit.departed", ResponsibleParty: logistics.PartyCarrier, OccurredAt: at.Add(time.Duration(i) * time.Minute),
+				Location: logistics.Location{City: "Shenzhen", Country: "CN"}, Carrier: "sbx_express", TrackingNumber: tn,
+				RawCode: "DEP", RawDescription: "Departed origin facility", Source: logistics.SourceImport, RecordedBy: "ops@example.com"})
+		}
+		a.Shipments = append(a.Shipments, sh)
+	}
+	_, inserted, err := s.AcceptTracking(ctx, a)
+	require.NoError(t, err)
+	require.True(t, inserted)
+
+	var stored []struct {
+		Compression string
+		Size, JSON  int
+	}
+	require.NoError(t, s.db.WithContext(ctx).Raw(`SELECT pg_column_compression(events) AS compression,
+		pg_column_size(events) AS size, octet_length(events) AS json FROM tracking_handoffs`).Scan(&stored).Error)
+	require.Len(t, stored, 16)
+	for _, h := range stored {
+		assert.Equal(t, "lz4", h.Compression)
+		assert.Less(t, h.Size, h.JSON/5, "compressed to a fraction of its %d bytes", h.JSON)
+	}
+	var toastTable string
+	require.NoError(t, s.db.WithContext(ctx).Raw(`SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = 'tracking_handoffs'`).
+		Scan(&toastTable).Error)
+	var toasted int64
+	require.NoError(t, s.db.WithContext(ctx).Raw(`SELECT count(*) FROM `+toastTable).Scan(&toasted).Error)
+	assert.Zero(t, toasted, "each hand-off fits in its row")
+
+	claimed, err := s.ClaimTrackingHandoffs(ctx, time.Now(), time.Minute, 100)
+	require.NoError(t, err)
+	require.Len(t, claimed, 16)
+	for _, h := range claimed {
+		require.Len(t, h.Events, 31)
+		assert.Equal(t, h.TrackingNumber, h.Events[30].TrackingNumber)
+		assert.Equal(t, at.Add(30*time.Minute), h.Events[30].OccurredAt.UTC())
+	}
 }

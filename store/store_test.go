@@ -196,7 +196,7 @@ func TestMigrations(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(status.String()), "\n")
 		want := []string{"00001_init.sql", "00002_outbound_events.sql", "00003_tracking_recorded_by.sql",
 			"00004_webhook_endpoints.sql", "00005_order_intakes.sql", "00006_documents_manifests.sql",
-			"00007_tracking_handoffs.sql"}
+			"00007_tracking_handoffs.sql", "00008_tracking_handoffs_lz4.sql"}
 		require.Len(t, lines, len(want), status.String())
 		for i, line := range lines {
 			fields := strings.Fields(line)
