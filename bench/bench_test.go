@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,4 +148,22 @@ func TestClosedLoopRateOfLongOperations(t *testing.T) {
 	assert.Zero(t, res.Done, "no operation ended inside the window")
 	assert.Positive(t, res.PerSecond, "but the workers worked through it")
 	assert.LessOrEqual(t, res.PerSecond, 20.0)
+}
+
+// TestTableShowsTheJudgedRatio: the table's A/B is median(A) / median(B),
+// the figure the target judges, with the per-round ratios' extremes; not
+// the median of the per-round ratios, which differs here (2).
+func TestTableShowsTheJudgedRatio(t *testing.T) {
+	as, bs := []float64{10, 30, 40}, []float64{5, 10, 20}
+	i := -1
+	p := Pair{ID: "X", Unit: "ops/s", Target: AtLeast(1),
+		A: func(context.Context) (Sample, error) { i++; return Sample{Value: as[i]}, nil },
+		B: func(context.Context) (Sample, error) { return Sample{Value: bs[i]}, nil }}
+	res, err := Run(context.Background(), p, 3, false, nil)
+	require.NoError(t, err)
+	require.Equal(t, 3.0, res.Ratio)
+	require.Equal(t, 2.0, res.RatioFigures.Median)
+	var table strings.Builder
+	Report{Results: []Result{res}}.Table(&table)
+	assert.Contains(t, table.String(), "| 3 [2, 3] |")
 }

@@ -108,7 +108,7 @@ func (r Report) Table(w io.Writer) {
 			pass = "**no**"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s %s | %s %s | %s | %s | %s |\n", res.ID, res.Measure, res.Baseline,
-			spread(res.AFigures), res.Unit, spread(res.BFigures), res.Unit, spread(res.RatioFigures), res.Target, pass)
+			spread(res.AFigures), res.Unit, spread(res.BFigures), res.Unit, ratioSpread(res), res.Target, pass)
 	}
 }
 
@@ -167,6 +167,14 @@ func (m Machine) String() string {
 
 func spread(f Figures) string {
 	return fmt.Sprintf("%s [%s, %s]", num(f.Median), num(f.Min), num(f.Max))
+}
+
+// ratioSpread is the judged ratio, median(A) / median(B), with the
+// per-round ratios' min and max. The median of the per-round ratios can
+// differ from it (A's and B's best rounds need not coincide) and is not
+// what the target judges, so the table does not show it.
+func ratioSpread(res Result) string {
+	return fmt.Sprintf("%s [%s, %s]", num(res.Ratio), num(res.RatioFigures.Min), num(res.RatioFigures.Max))
 }
 
 func raw(v []float64) string {
