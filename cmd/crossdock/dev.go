@@ -304,7 +304,7 @@ func temporalCLI(cfg Config) (string, error) {
 	if p, err := exec.LookPath("temporal"); err == nil {
 		return p, nil
 	}
-	return "", errors.New("temporal CLI not found: run `make bin/temporal` (or `make run`), " +
+	return "", errors.New("temporal CLI not found: run `make run` or `make test` (both build bin/temporal), " +
 		"set CROSSDOCK_TEMPORAL_CLI, or set TEMPORAL_ADDRESS to use a running cluster")
 }
 
