@@ -74,6 +74,7 @@ type orderWorkflow struct {
 	stage          logistics.Stage
 	emits          bool // outbound events are emitted (workflow version)
 	together       bool // fewer workflow tasks and commands (workflow version "parallel-projection")
+	tidyTimers     bool // no timer left pending to fire for nothing (version 2 of it)
 	waitingFor     string
 	stuck          bool
 	stuckReason    string
@@ -249,9 +250,13 @@ func (w *orderWorkflow) begin(ctx workflow.Context) (bool, error) {
 	// one upsert, starts no timer that is not needed (the intake wait when
 	// order.created is already here, an SLA timer for a deadline that one
 	// already waits for), and takes every earlier change without a marker
-	// of its own (see sinceVersion). The commands differ, the outcome does
-	// not.
-	w.together = workflow.GetVersion(ctx, changeParallelProjection, workflow.DefaultVersion, 1) == 1
+	// of its own (see sinceVersion). Version 2 leaves no timer behind to
+	// wake the order for nothing: a wait that ends before its timeout
+	// cancels its timer (awaitWithTimeout), and the SLA timer is not
+	// replaced when a scan moves the deadline later (see following). The
+	// commands differ, the outcome does not.
+	v := workflow.GetVersion(ctx, changeParallelProjection, workflow.DefaultVersion, 2)
+	w.together, w.tidyTimers = v >= 1, v >= 2
 	w.waitFor(ctx, "order.created from the order service")
 	if w.together {
 		// SignalWithStart delivers order.created with the start: take it
@@ -265,7 +270,7 @@ func (w *orderWorkflow) begin(ctx workflow.Context) (bool, error) {
 	ok := w.created
 	if !ok {
 		var err error
-		if ok, err = workflow.AwaitWithTimeout(ctx, intakeWait, func() bool { return w.created }); err != nil {
+		if ok, err = w.awaitWithTimeout(ctx, intakeWait, func() bool { return w.created }); err != nil {
 			return false, err
 		}
 	}
@@ -393,7 +398,7 @@ func (w *orderWorkflow) picking(ctx workflow.Context) error {
 				return err
 			}
 			w.waitFor(ctx, "the warehouse's pick confirmation (warehouse.event), for up to "+w.settings.PickTimeout.String())
-			ok, err := workflow.AwaitWithTimeout(ctx, w.settings.PickTimeout, func() bool { return w.packed != nil || w.cancel != nil })
+			ok, err := w.awaitWithTimeout(ctx, w.settings.PickTimeout, func() bool { return w.packed != nil || w.cancel != nil })
 			switch {
 			case err != nil:
 				return err
@@ -648,9 +653,19 @@ func (w *orderWorkflow) following(ctx workflow.Context) error {
 	var next time.Time
 	// From version 1 of "parallel-projection" one timer serves every wait
 	// for the same deadline: a shipment's progress that leaves the next
-	// SLA deadline where it was starts no new timer.
+	// SLA deadline where it was starts no new timer. From version 2 a
+	// pending timer also serves a later deadline: scans that push the
+	// deadline on (most do) start no timer, and none is left behind to
+	// wake the order for nothing when it fires. The timer then fires
+	// early, the check finds nothing due yet and the next one is armed.
 	var deadline workflow.Future
 	var deadlineAt time.Time
+	rearm := func() bool {
+		if w.tidyTimers {
+			return deadline == nil || deadline.IsReady() || next.Before(deadlineAt)
+		}
+		return deadline == nil || !next.Equal(deadlineAt)
+	}
 	for {
 		wake := func() bool { return w.changed || w.pendingAfterDispatch() || (watching && len(w.ops) > 0) }
 		switch {
@@ -659,7 +674,7 @@ func (w *orderWorkflow) following(ctx workflow.Context) error {
 				return err
 			}
 		case w.together:
-			if deadline == nil || !next.Equal(deadlineAt) {
+			if rearm() {
 				deadline = workflow.NewTimerWithOptions(ctx, next.Sub(workflow.Now(ctx)), workflow.TimerOptions{Summary: "next SLA check"})
 				deadlineAt = next
 			}
@@ -794,6 +809,28 @@ func (w *orderWorkflow) applyAddressUpdates(ctx workflow.Context) bool {
 	}
 	w.addresses = nil
 	return changed
+}
+
+// awaitWithTimeout is workflow.AwaitWithTimeout that, from version 2 of
+// "parallel-projection", starts no timer when condition already holds and
+// cancels its timer once it does. Left pending, the timer would fire at
+// the timeout (a pick's is two days) and wake the order for nothing;
+// cancelled in the workflow task that started it, it never reaches the
+// history at all.
+func (w *orderWorkflow) awaitWithTimeout(ctx workflow.Context, timeout time.Duration, condition func() bool) (bool, error) {
+	if !w.tidyTimers {
+		return workflow.AwaitWithTimeout(ctx, timeout, condition)
+	}
+	if condition() {
+		return true, nil
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimerWithOptions(tctx, timeout, workflow.TimerOptions{Summary: "AwaitWithTimeout"})
+	if err := workflow.Await(ctx, func() bool { return condition() || timer.IsReady() }); err != nil {
+		return false, err
+	}
+	return condition(), nil
 }
 
 // untilDone runs step; when it fails for good the order is marked stuck and

@@ -169,3 +169,69 @@ func TestAClearedAlertShowsTheReasonItHid(t *testing.T) {
 	assert.True(t, moving.ActionRequired, "the alert went, the cancellation it hid did not")
 	assert.Contains(t, moving.StuckReason, "cancellation after dispatch needs ops")
 }
+
+func TestSLATimerFollowsTheDeadlineWithoutLeavingTimersBehind(t *testing.T) {
+	// slaTimers counts the timers long enough to be SLA checks (the
+	// pick timeout and the shipment's backstop are hours).
+	slaTimers := func(h *harness) *int {
+		n := new(int)
+		h.env.SetOnTimerScheduledListener(func(_ string, d time.Duration) {
+			if d > 12*time.Hour {
+				*n++
+			}
+		})
+		return n
+	}
+	t.Run("scans that push the deadline on start no timer", func(t *testing.T) {
+		h := newWatchedHarness(t, activities.SLA{NoMovement: 48 * time.Hour})
+		timers := slaTimers(h)
+		h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+		h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+		h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
+		for _, at := range []int{10, 20, 30} {
+			h.signalShipment(time.Duration(at)*time.Hour, ev(logistics.StatusInTransit, logistics.PhaseLineHaul, at, "express-1"))
+		}
+		h.signalShipment(40*time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 40, "express-1"))
+		h.run()
+		assert.Equal(t, 1, *timers, "one SLA timer for the whole journey, not one per scan")
+		assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
+	})
+	t.Run("a timer that fires before the moved deadline raises nothing and re-arms", func(t *testing.T) {
+		h := newWatchedHarness(t, activities.SLA{NoMovement: 48 * time.Hour})
+		timers := slaTimers(h)
+		h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+		h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+		h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
+		// Armed for 49h; this scan moves the deadline to 78h.
+		h.signalShipment(30*time.Hour, ev(logistics.StatusInTransit, logistics.PhaseLineHaul, 30, "express-1"))
+		early := h.snapshot(60 * time.Hour)
+		late := h.snapshot(80 * time.Hour)
+		h.signalShipment(90*time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 90, "express-1"))
+		h.run()
+		assert.False(t, early.ActionRequired, "the first timer fired at 49h, before the deadline")
+		assert.True(t, late.ActionRequired, "the re-armed timer raised the alert at 78h")
+		assert.Contains(t, late.StuckReason, "without tracking progress for over 48h0m0s")
+		assert.Equal(t, 2, *timers, "armed at the first scan, re-armed when it fired early")
+	})
+}
+
+func TestAFinishedWaitCancelsItsTimer(t *testing.T) {
+	h := newWatchedHarness(t, activities.SLA{})
+	started := map[string]time.Duration{}
+	cancelled := map[string]bool{}
+	h.env.SetOnTimerScheduledListener(func(id string, d time.Duration) { started[id] = d })
+	h.env.SetOnTimerCanceledListener(func(id string) { cancelled[id] = true })
+	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+	h.signalShipment(time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 1, "express-1"))
+	h.run()
+	var pick []string
+	for id, d := range started {
+		if d == 6*time.Hour { // the harness's pick timeout
+			pick = append(pick, id)
+		}
+	}
+	if assert.Len(t, pick, 1, "one pick wait") {
+		assert.True(t, cancelled[pick[0]], "the pick confirmation cancels the timeout's timer: left pending it would fire after the order moved on")
+	}
+}
