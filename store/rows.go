@@ -252,25 +252,6 @@ func trackingEventFromDomain(merchantID, orderID string, shipmentNumber int, e l
 	}
 }
 
-func (r trackingEventRow) toDomain() logistics.TrackingEvent {
-	return logistics.TrackingEvent{
-		Status:           logistics.Status(r.Status),
-		Phase:            logistics.Phase(r.Phase),
-		Substatus:        r.Substatus,
-		Reason:           r.Reason,
-		ResponsibleParty: logistics.ResponsibleParty(r.ResponsibleParty),
-		ActionRequired:   r.ActionRequired,
-		OccurredAt:       r.OccurredAt.UTC(),
-		Location:         logistics.Location{City: r.LocationCity, Country: r.LocationCountry},
-		Carrier:          r.Carrier,
-		TrackingNumber:   r.TrackingNumber,
-		RawCode:          r.RawCode,
-		RawDescription:   r.RawDescription,
-		Source:           logistics.EventSource(r.Source),
-		RecordedBy:       r.RecordedBy,
-	}
-}
-
 type customsDecisionRow struct {
 	MerchantID string `gorm:"column:merchant_id;primaryKey"`
 	OrderID    string `gorm:"column:order_id;primaryKey"`
