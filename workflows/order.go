@@ -657,9 +657,11 @@ func (w *orderWorkflow) following(ctx workflow.Context) error {
 	// pending timer also serves a later deadline: scans that push the
 	// deadline on (most do) start no timer, and none is left behind to
 	// wake the order for nothing when it fires. The timer then fires
-	// early, the check finds nothing due yet and the next one is armed.
+	// early, the check finds nothing due yet and the next one is armed. A
+	// timer that an earlier deadline replaces is cancelled.
 	var deadline workflow.Future
 	var deadlineAt time.Time
+	cancelDeadline := func() {}
 	rearm := func() bool {
 		if w.tidyTimers {
 			return deadline == nil || deadline.IsReady() || next.Before(deadlineAt)
@@ -675,7 +677,12 @@ func (w *orderWorkflow) following(ctx workflow.Context) error {
 			}
 		case w.together:
 			if rearm() {
-				deadline = workflow.NewTimerWithOptions(ctx, next.Sub(workflow.Now(ctx)), workflow.TimerOptions{Summary: "next SLA check"})
+				tctx := ctx
+				if w.tidyTimers {
+					cancelDeadline() // nothing to cancel once it has fired
+					tctx, cancelDeadline = workflow.WithCancel(ctx)
+				}
+				deadline = workflow.NewTimerWithOptions(tctx, next.Sub(workflow.Now(ctx)), workflow.TimerOptions{Summary: "next SLA check"})
 				deadlineAt = next
 			}
 			if err := workflow.Await(ctx, func() bool { return wake() || deadline.IsReady() }); err != nil {

@@ -213,6 +213,29 @@ func TestSLATimerFollowsTheDeadlineWithoutLeavingTimersBehind(t *testing.T) {
 		assert.Contains(t, late.StuckReason, "without tracking progress for over 48h0m0s")
 		assert.Equal(t, 2, *timers, "armed at the first scan, re-armed when it fired early")
 	})
+	t.Run("an earlier deadline cancels the later timer it replaces", func(t *testing.T) {
+		h := newWatchedHarness(t, activities.SLA{NoMovement: 48 * time.Hour, HoldReminder: 24 * time.Hour})
+		started := map[string]time.Duration{}
+		cancelled := map[string]bool{}
+		h.env.SetOnTimerScheduledListener(func(id string, d time.Duration) { started[id] = d })
+		h.env.SetOnTimerCanceledListener(func(id string) { cancelled[id] = true })
+		h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
+		h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
+		// Armed for 49h (no movement); the hold's first reminder is due at 26h.
+		h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
+		h.signalShipment(2*time.Hour, hold(2))
+		h.signalShipment(30*time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 30, "express-1"))
+		h.run()
+		var noMovement []string
+		for id, d := range started {
+			if d > 40*time.Hour && d <= 48*time.Hour {
+				noMovement = append(noMovement, id)
+			}
+		}
+		if assert.Len(t, noMovement, 1, "one no-movement timer") {
+			assert.True(t, cancelled[noMovement[0]], "replaced by the reminder's earlier deadline, it must not fire for nothing")
+		}
+	})
 }
 
 func TestAFinishedWaitCancelsItsTimer(t *testing.T) {
