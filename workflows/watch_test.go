@@ -170,21 +170,38 @@ func TestAClearedAlertShowsTheReasonItHid(t *testing.T) {
 	assert.Contains(t, moving.StuckReason, "cancellation after dispatch needs ops")
 }
 
-func TestSLATimerFollowsTheDeadlineWithoutLeavingTimersBehind(t *testing.T) {
-	// slaTimers counts the timers long enough to be SLA checks (the
-	// pick timeout and the shipment's backstop are hours).
-	slaTimers := func(h *harness) *int {
-		n := new(int)
-		h.env.SetOnTimerScheduledListener(func(_ string, d time.Duration) {
-			if d > 12*time.Hour {
-				*n++
-			}
-		})
-		return n
+// timerLog records the timers a harness's workflows start and cancel.
+type timerLog struct {
+	started   map[string]time.Duration
+	cancelled map[string]bool
+}
+
+func logTimers(h *harness) *timerLog {
+	l := &timerLog{started: map[string]time.Duration{}, cancelled: map[string]bool{}}
+	h.env.SetOnTimerScheduledListener(func(id string, d time.Duration) { l.started[id] = d })
+	h.env.SetOnTimerCanceledListener(func(id string) { l.cancelled[id] = true })
+	return l
+}
+
+// lasting lists the started timers whose duration satisfies keep.
+func (l *timerLog) lasting(keep func(time.Duration) bool) []string {
+	var ids []string
+	for id, d := range l.started {
+		if keep(d) {
+			ids = append(ids, id)
+		}
 	}
+	return ids
+}
+
+// slaCheck tells a timer long enough to be an SLA check (the pick timeout
+// and the shipment's backstop are hours).
+func slaCheck(d time.Duration) bool { return d > 12*time.Hour }
+
+func TestSLATimerFollowsTheDeadlineWithoutLeavingTimersBehind(t *testing.T) {
 	t.Run("scans that push the deadline on start no timer", func(t *testing.T) {
 		h := newWatchedHarness(t, activities.SLA{NoMovement: 48 * time.Hour})
-		timers := slaTimers(h)
+		timers := logTimers(h)
 		h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
 		h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
 		h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
@@ -193,12 +210,12 @@ func TestSLATimerFollowsTheDeadlineWithoutLeavingTimersBehind(t *testing.T) {
 		}
 		h.signalShipment(40*time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 40, "express-1"))
 		h.run()
-		assert.Equal(t, 1, *timers, "one SLA timer for the whole journey, not one per scan")
+		assert.Len(t, timers.lasting(slaCheck), 1, "one SLA timer for the whole journey, not one per scan")
 		assert.Equal(t, logistics.StageDelivered, h.store.lastOrder().Stage)
 	})
 	t.Run("a timer that fires before the moved deadline raises nothing and re-arms", func(t *testing.T) {
 		h := newWatchedHarness(t, activities.SLA{NoMovement: 48 * time.Hour})
-		timers := slaTimers(h)
+		timers := logTimers(h)
 		h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
 		h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
 		h.signalShipment(time.Hour, ev(logistics.StatusPickedUp, logistics.PhaseOrigin, 1, "express-1"))
@@ -211,14 +228,11 @@ func TestSLATimerFollowsTheDeadlineWithoutLeavingTimersBehind(t *testing.T) {
 		assert.False(t, early.ActionRequired, "the first timer fired at 49h, before the deadline")
 		assert.True(t, late.ActionRequired, "the re-armed timer raised the alert at 78h")
 		assert.Contains(t, late.StuckReason, "without tracking progress for over 48h0m0s")
-		assert.Equal(t, 2, *timers, "armed at the first scan, re-armed when it fired early")
+		assert.Len(t, timers.lasting(slaCheck), 2, "armed at the first scan, re-armed when it fired early")
 	})
 	t.Run("an earlier deadline cancels the later timer it replaces", func(t *testing.T) {
 		h := newWatchedHarness(t, activities.SLA{NoMovement: 48 * time.Hour, HoldReminder: 24 * time.Hour})
-		started := map[string]time.Duration{}
-		cancelled := map[string]bool{}
-		h.env.SetOnTimerScheduledListener(func(id string, d time.Duration) { started[id] = d })
-		h.env.SetOnTimerCanceledListener(func(id string) { cancelled[id] = true })
+		timers := logTimers(h)
 		h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
 		h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
 		// Armed for 49h (no movement); the hold's first reminder is due at 26h.
@@ -226,35 +240,22 @@ func TestSLATimerFollowsTheDeadlineWithoutLeavingTimersBehind(t *testing.T) {
 		h.signalShipment(2*time.Hour, hold(2))
 		h.signalShipment(30*time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 30, "express-1"))
 		h.run()
-		var noMovement []string
-		for id, d := range started {
-			if d > 40*time.Hour && d <= 48*time.Hour {
-				noMovement = append(noMovement, id)
-			}
-		}
+		noMovement := timers.lasting(func(d time.Duration) bool { return d > 40*time.Hour && d <= 48*time.Hour })
 		if assert.Len(t, noMovement, 1, "one no-movement timer") {
-			assert.True(t, cancelled[noMovement[0]], "replaced by the reminder's earlier deadline, it must not fire for nothing")
+			assert.True(t, timers.cancelled[noMovement[0]], "replaced by the reminder's earlier deadline, it must not fire for nothing")
 		}
 	})
 }
 
 func TestAFinishedWaitCancelsItsTimer(t *testing.T) {
 	h := newWatchedHarness(t, activities.SLA{})
-	started := map[string]time.Duration{}
-	cancelled := map[string]bool{}
-	h.env.SetOnTimerScheduledListener(func(id string, d time.Duration) { started[id] = d })
-	h.env.SetOnTimerCanceledListener(func(id string) { cancelled[id] = true })
+	timers := logTimers(h)
 	h.signal(0, logistics.SignalOrderCreated, logistics.OrderCreated{WebhookID: "w1", Order: demoOrder()})
 	h.signal(time.Minute, logistics.SignalWarehouseEvent, packed())
 	h.signalShipment(time.Hour, ev(logistics.StatusDelivered, logistics.PhaseLastMile, 1, "express-1"))
 	h.run()
-	var pick []string
-	for id, d := range started {
-		if d == 6*time.Hour { // the harness's pick timeout
-			pick = append(pick, id)
-		}
-	}
+	pick := timers.lasting(func(d time.Duration) bool { return d == 6*time.Hour }) // the harness's pick timeout
 	if assert.Len(t, pick, 1, "one pick wait") {
-		assert.True(t, cancelled[pick[0]], "the pick confirmation cancels the timeout's timer: left pending it would fire after the order moved on")
+		assert.True(t, timers.cancelled[pick[0]], "the pick confirmation cancels the timeout's timer: left pending it would fire after the order moved on")
 	}
 }
